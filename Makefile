@@ -1,0 +1,104 @@
+# Sluice -- one entry point: make, make test, make run, make bench.
+#
+#   make                 build everything into build/ (-O2 -g -Wall -Wextra -Werror)
+#   make test            install missing deps, build, run unit + integration tests
+#   make test SANITIZE=1 the same under ASan + UBSan (objects in build/san/)
+#   make valgrind        unit tests under valgrind (leak check)
+#   make bench           benchmarks (bench/README.md has the figures)
+#   make run             install, build, start one broker on localhost:9092, data in ./data
+
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+  B        := build/san
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+  B        := build
+  SANFLAGS :=
+endif
+
+CC      ?= gcc
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wpointer-arith -Wformat=2 -Wno-unused-parameter
+CFLAGS  := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -I. $(SANFLAGS) $(EXTRA_CFLAGS)
+DEPFLAGS = -MMD -MP
+LDFLAGS := $(SANFLAGS)
+CODEC_LIBS := -llz4 -lzstd -lz -lsnappy
+LIBS    := $(CODEC_LIBS) -lpthread -lm
+
+STORAGE_SRC := $(wildcard storage/*.c)
+SERVER_SRC  := $(filter-out server/main.c,$(wildcard server/*.c))
+CLIENT_SRC  := $(filter-out client/cli.c,$(wildcard client/*.c))
+SUPPORT_SRC := $(wildcard tests/support/*.c)
+UNIT_SRC    := $(wildcard tests/test_*.c)
+BENCH_SRC   := $(wildcard bench/*.c)
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+STORAGE_LIB := $(B)/libsluice_storage.a
+SERVER_LIB  := $(B)/libsluice_server.a
+CLIENT_LIB  := $(B)/libsluice.a
+SUPPORT_LIB := $(B)/libtestsupport.a
+UNIT_BINS   := $(patsubst tests/%.c,$(B)/tests/%,$(UNIT_SRC))
+BENCH_BINS  := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
+SLUICED     := $(if $(wildcard server/main.c),$(B)/sluiced)
+SLUICE_CLI  := $(if $(wildcard client/cli.c),$(B)/sluice)
+
+# Archives in link order (higher layers first); an empty layer is left out.
+LAYER_LIBS  := $(if $(SUPPORT_SRC),$(SUPPORT_LIB)) $(if $(SERVER_SRC),$(SERVER_LIB)) \
+               $(if $(CLIENT_SRC),$(CLIENT_LIB)) $(STORAGE_LIB)
+
+.PHONY: all test unit integration valgrind bench run clean deps
+all: $(LAYER_LIBS) $(SLUICED) $(SLUICE_CLI) $(UNIT_BINS) $(BENCH_BINS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+
+$(STORAGE_LIB): $(call obj,$(STORAGE_SRC))
+$(SERVER_LIB):  $(call obj,$(SERVER_SRC))
+$(CLIENT_LIB):  $(call obj,$(CLIENT_SRC))
+$(SUPPORT_LIB): $(call obj,$(SUPPORT_SRC))
+$(B)/%.a:
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/sluiced: $(call obj,server/main.c) $(SERVER_LIB) $(STORAGE_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/sluice: $(call obj,client/cli.c) $(CLIENT_LIB) $(STORAGE_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/%: $(call obj,tests/%.c) $(LAYER_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion -lrdkafka $(LIBS)
+$(B)/bench/%: $(call obj,bench/%.c) $(filter-out $(SUPPORT_LIB),$(LAYER_LIBS))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lrdkafka $(LIBS)
+
+deps:
+	@scripts/install-deps
+
+# Dependencies first, then the build, then every test; one summary at the end.
+test: deps
+	@$(MAKE) --no-print-directory all
+	@SLUICE_BUILD=$(B) scripts/run-tests $(UNIT_BINS)
+
+unit: all
+	@SLUICE_BUILD=$(B) scripts/run-tests --unit-only $(UNIT_BINS)
+
+valgrind: all
+	@SLUICE_BUILD=$(B) scripts/run-tests --valgrind $(UNIT_BINS)
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@SLUICE_BUILD=$(B) scripts/run-bench
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p data
+	exec $(B)/sluiced -c config/server.properties --override log.dirs=./data
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

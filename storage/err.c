@@ -1,0 +1,79 @@
+/* storage/err.c -- names for error codes and the one internal->wire mapping. */
+#include <errno.h>
+#include <stddef.h>
+#include "storage/err.h"
+
+const char *
+sl_strerror(int err)
+{
+    switch (err) {
+    case SL_ERR__IO: return "I/O error";
+    case SL_ERR__NOSPC: return "no space left on device";
+    case SL_ERR__CORRUPT: return "corrupt data";
+    case SL_ERR__NOMEM: return "out of memory";
+    case SL_ERR__UNDERFLOW: return "input ends early";
+    case SL_ERR__INVALID_ARG: return "invalid argument";
+    case SL_ERR__OFFLINE: return "log offline after an I/O error";
+    case SL_ERR__EXISTS: return "already exists";
+    case SL_ERR__NOENT: return "not found";
+    case SL_ERR_UNKNOWN_SERVER: return "UNKNOWN_SERVER_ERROR";
+    case SL_ERR_NONE: return "NONE";
+#define N(x) case SL_ERR_##x: return #x;
+    N(OFFSET_OUT_OF_RANGE) N(CORRUPT_MESSAGE) N(UNKNOWN_TOPIC_OR_PARTITION)
+    N(INVALID_FETCH_SIZE) N(LEADER_NOT_AVAILABLE) N(NOT_LEADER_OR_FOLLOWER)
+    N(REQUEST_TIMED_OUT) N(MESSAGE_TOO_LARGE) N(OFFSET_METADATA_TOO_LARGE)
+    N(NETWORK_EXCEPTION) N(COORDINATOR_LOAD_IN_PROGRESS) N(COORDINATOR_NOT_AVAILABLE)
+    N(NOT_COORDINATOR) N(INVALID_TOPIC_EXCEPTION) N(RECORD_LIST_TOO_LARGE)
+    N(NOT_ENOUGH_REPLICAS) N(NOT_ENOUGH_REPLICAS_AFTER_APPEND) N(INVALID_REQUIRED_ACKS)
+    N(ILLEGAL_GENERATION) N(INCONSISTENT_GROUP_PROTOCOL) N(INVALID_GROUP_ID)
+    N(UNKNOWN_MEMBER_ID) N(INVALID_SESSION_TIMEOUT) N(REBALANCE_IN_PROGRESS)
+    N(INVALID_COMMIT_OFFSET_SIZE) N(TOPIC_AUTHORIZATION_FAILED) N(CLUSTER_AUTHORIZATION_FAILED)
+    N(INVALID_TIMESTAMP) N(UNSUPPORTED_VERSION) N(TOPIC_ALREADY_EXISTS) N(INVALID_PARTITIONS)
+    N(INVALID_REPLICATION_FACTOR) N(INVALID_REPLICA_ASSIGNMENT) N(INVALID_CONFIG)
+    N(NOT_CONTROLLER) N(INVALID_REQUEST) N(UNSUPPORTED_FOR_MESSAGE_FORMAT) N(POLICY_VIOLATION)
+    N(OUT_OF_ORDER_SEQUENCE_NUMBER) N(DUPLICATE_SEQUENCE_NUMBER) N(INVALID_PRODUCER_EPOCH)
+    N(INVALID_TXN_STATE) N(INVALID_PRODUCER_ID_MAPPING) N(INVALID_TRANSACTION_TIMEOUT)
+    N(CONCURRENT_TRANSACTIONS) N(TRANSACTIONAL_ID_AUTHORIZATION_FAILED) N(SECURITY_DISABLED)
+    N(KAFKA_STORAGE_ERROR) N(LOG_DIR_NOT_FOUND) N(UNKNOWN_PRODUCER_ID) N(NON_EMPTY_GROUP)
+    N(GROUP_ID_NOT_FOUND) N(FENCED_LEADER_EPOCH) N(UNKNOWN_LEADER_EPOCH)
+    N(UNSUPPORTED_COMPRESSION_TYPE) N(MEMBER_ID_REQUIRED) N(GROUP_MAX_SIZE_REACHED)
+    N(FENCED_INSTANCE_ID) N(GROUP_SUBSCRIBED_TO_TOPIC) N(INVALID_RECORD)
+    N(UNSTABLE_OFFSET_COMMIT) N(PRODUCER_FENCED) N(UNKNOWN_TOPIC_ID)
+#undef N
+    default: return "unknown error";
+    }
+}
+
+int
+sl_err_to_wire(int err)
+{
+    if (err >= SL_ERR_UNKNOWN_SERVER)
+        return err;
+    switch (err) {
+    case SL_ERR__IO:
+    case SL_ERR__NOSPC:
+    case SL_ERR__OFFLINE:
+        return SL_ERR_KAFKA_STORAGE_ERROR;
+    case SL_ERR__CORRUPT:
+    case SL_ERR__UNDERFLOW:
+        return SL_ERR_CORRUPT_MESSAGE;
+    case SL_ERR__INVALID_ARG:
+        return SL_ERR_INVALID_REQUEST;
+    default:
+        return SL_ERR_UNKNOWN_SERVER;
+    }
+}
+
+int
+sl_err_from_errno(int errnum)
+{
+    switch (errnum) {
+    case 0: return SL_ERR_NONE;
+    case ENOSPC:
+    case EDQUOT: return SL_ERR__NOSPC;
+    case ENOMEM: return SL_ERR__NOMEM;
+    case ENOENT: return SL_ERR__NOENT;
+    case EEXIST: return SL_ERR__EXISTS;
+    default: return SL_ERR__IO;
+    }
+}
