@@ -18,7 +18,7 @@ endif
 
 CC      ?= gcc
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-           -Wpointer-arith -Wformat=2 -Wno-unused-parameter
+           -Wpointer-arith -Wformat=2 -Wno-unused-parameter -Wno-format-truncation
 CFLAGS  := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -I. $(SANFLAGS) $(EXTRA_CFLAGS)
 DEPFLAGS = -MMD -MP
 LDFLAGS := $(SANFLAGS)

@@ -96,6 +96,8 @@ struct net_stats {
     uint64_t requests;      /* frames dispatched to on_request */
     uint64_t out_bytes;     /* completed response bytes not yet sent, all connections */
     uint64_t paused;        /* times a connection stopped reading for backpressure */
+    uint64_t zombies;       /* closed connections kept until their reserved
+                               responses complete */
 };
 
 /* --- server ------------------------------------------------------------- */

@@ -791,6 +791,12 @@ plog_slice_release(struct plog_slice *s)
     s->fd = -1;
 }
 
+void
+plog_pin_release(void *seg)
+{
+    seg_unref(seg);
+}
+
 int
 plog_slice_copy(const struct plog_slice *s, uint8_t *buf)
 {

@@ -115,6 +115,9 @@ struct plog_slice {
 int plog_read(struct plog *log, int64_t offset, size_t max_bytes, int64_t max_offset,
               struct plog_slice *out);
 void plog_slice_release(struct plog_slice *s);
+/* Release the pin of a slice by its seg pointer alone (a release callback
+ * for a file range queued for sendfile). */
+void plog_pin_release(void *seg);
 
 /* Copy a slice's bytes into buf (len >= s->len); a convenience for tools and
  * tests, the broker sendfile()s instead. */

@@ -1,0 +1,253 @@
+/* server/api_produce.c -- Produce (key 0), v3-8.
+ *
+ * Each partition's records must be exactly one RecordBatch v2 (magic 2;
+ * v0/v1 message sets are refused with UNSUPPORTED_FOR_MESSAGE_FORMAT), no
+ * larger than the topic's max.message.bytes, and pass rec_validate_batch
+ * (sizes, CRC32C, record count, every record's framing). The batch is
+ * appended where it sits in the request frame: the log rewrites its base
+ * offset and leader epoch in place and writes it with one pwrite.
+ *
+ * acks=0: no reply (an error closes the connection, as Kafka does);
+ * acks=1: reply now; acks=-1: reply after the loop's group commit fsynced
+ * the partitions (unless sluice.acks.all.fsync=false).
+ *
+ * The reply is encoded while the request is processed (response order
+ * equals request order), remembering where each error code sits so the
+ * group commit can patch in KAFKA_STORAGE_ERROR if an fsync fails.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "server/api.h"
+#include "server/produce.h"
+#include "storage/err.h"
+#include "storage/log.h"
+#include "storage/record.h"
+
+#define MAX_TOPICS      10000
+#define MAX_PARTITIONS  100000
+
+struct produce_op {
+    struct produce_op *next;
+    struct resp       *r;
+    int                n;
+    struct { struct partition *p; size_t err_pos; } parts[];
+};
+
+/* Check one partition's records; 0 or a wire error. */
+static int
+check_batch(const struct req_ctx *ctx, const struct sl_topic_conf *tc, const uint8_t *rec,
+            size_t len, int64_t now_ms)
+{
+    struct rec_batch_hdr h;
+    int rc;
+
+    if (len == 0)
+        return SL_ERR_INVALID_RECORD;
+    if (len > REC_OFF_MAGIC && rec[REC_OFF_MAGIC] != REC_MAGIC_V2)
+        return SL_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
+    if (len > (size_t)tc->max_message_bytes)
+        return SL_ERR_MESSAGE_TOO_LARGE;
+    if (rec_parse_hdr(rec, len, len, &h) != 0)
+        return SL_ERR_CORRUPT_MESSAGE;
+    if (rec_batch_size(&h) != len)
+        return SL_ERR_INVALID_RECORD;      /* v3+: exactly one batch */
+    if ((rc = rec_validate_batch(rec, len)) != 0)
+        return rc;
+    if (h.attributes & REC_ATTR_CONTROL)
+        return SL_ERR_INVALID_RECORD;
+    if (h.attributes & REC_ATTR_TRANSACTIONAL)
+        return SL_ERR_INVALID_TXN_STATE;   /* transactions are not supported (yet) */
+    if (h.producer_id >= 0 && h.base_sequence < 0)
+        return SL_ERR_INVALID_RECORD;
+    if ((h.attributes & REC_ATTR_CODEC_MASK) == REC_CODEC_ZSTD && ctx->hdr.api_version < 7)
+        return SL_ERR_UNSUPPORTED_COMPRESSION_TYPE;
+    if (h.attributes & REC_ATTR_LOG_APPEND_TIME)
+        return SL_ERR_INVALID_TIMESTAMP;
+    if (tc->message_timestamp_type == SL_TS_CREATE_TIME) {
+        int64_t d = tc->message_timestamp_difference_max_ms;
+        if (d < INT64_MAX &&
+            (h.max_timestamp - now_ms > d || now_ms - h.base_timestamp > d ||
+             h.base_timestamp - now_ms > d))
+            return SL_ERR_INVALID_TIMESTAMP;
+    }
+    return 0;
+}
+
+int
+api_produce(struct req_ctx *ctx)
+{
+    struct pr_reader *r = &ctx->r;
+    struct broker *b = ctx->b;
+    int16_t ver = ctx->hdr.api_version, acks;
+    struct sl_slice txn_id;
+    int txn_null, any_err = 0, appended = 0, wait_sync;
+    int32_t ntopics;
+    struct pr_writer w;
+    struct resp *resp = NULL;
+    struct produce_op *op = NULL;
+    int64_t now = loop_wall_ms();
+    int nparts_total = 0;
+
+    pr_read_string(r, &txn_id, &txn_null);
+    acks = pr_read_i16(r);
+    (void)pr_read_i32(r);   /* timeout_ms: replies never wait on replicas here */
+    if (pr_read_array_len(r, &ntopics, MAX_TOPICS) != 0 || ntopics < 0)
+        return r->err ? r->err : SL_ERR__CORRUPT;
+    wait_sync = acks == -1 && b->conf->acks_all_fsync;
+    if (acks != 0) {
+        if (!(resp = api_resp_begin(ctx, &w)))
+            return 0;
+        pr_write_array_len(&w, ntopics);
+    }
+    for (int32_t ti = 0; ti < ntopics; ti++) {
+        struct sl_slice name;
+        int name_null, err;
+        int32_t nparts;
+        struct topic *t;
+        struct sl_topic_conf tc;
+
+        pr_read_string(r, &name, &name_null);
+        if (pr_read_array_len(r, &nparts, MAX_PARTITIONS) != 0 || nparts < 0)
+            goto bad;
+        t = name_null ? NULL : topics_get(b->topics, (const char *)name.p, name.len);
+        if (t)
+            topics_conf_copy(t, &tc);
+        if (resp) {
+            pr_write_string_len(&w, name.p, name.len);
+            pr_write_array_len(&w, nparts);
+        }
+        for (int32_t pi = 0; pi < nparts; pi++) {
+            int32_t idx = pr_read_i32(r);
+            struct sl_slice rec;
+            int rec_null;
+            struct partition *p = NULL;
+            struct plog_append_info ai = { -1, -1, -1, -1, 0 };
+            int64_t log_start = -1;
+
+            pr_read_bytes(r, &rec, &rec_null);
+            if (r->err)
+                goto bad_put;
+            if (!txn_null)
+                err = SL_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+            else if (acks != 0 && acks != 1 && acks != -1)
+                err = SL_ERR_INVALID_REQUIRED_ACKS;
+            else if (!t || !(p = topic_partition(t, idx)))
+                err = SL_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            else if (rec_null)
+                err = SL_ERR_INVALID_RECORD;
+            else
+                err = check_batch(ctx, &tc, rec.p, rec.len, now);
+            if (err == 0) {
+                int flags = PLOG_APPEND_ASSIGN_OFFSETS;
+                if (tc.message_timestamp_type == SL_TS_LOG_APPEND_TIME)
+                    flags |= PLOG_APPEND_LOG_APPEND_TIME;
+                err = plog_append(p->log, (uint8_t *)rec.p, rec.len, p->leader_epoch, flags, now, &ai);
+                if (err == 0) {
+                    /* single broker: the high watermark is the log end */
+                    plog_set_high_watermark(p->log, plog_log_end_offset(p->log));
+                    appended = 1;
+                    if (wait_sync && broker_mark_dirty(ctx->lc, p) != 0)
+                        err = SL_ERR__NOMEM;
+                } else {
+                    SL_WARN("produce", "%s-%d: append failed: %s", t->name, idx, sl_strerror(err));
+                    err = sl_err_to_wire(err);
+                    if (err == SL_ERR_UNKNOWN_SERVER || err == SL_ERR_CORRUPT_MESSAGE)
+                        err = SL_ERR_KAFKA_STORAGE_ERROR;
+                }
+            }
+            if (err)
+                any_err = 1;
+            if (p)
+                log_start = plog_log_start_offset(p->log);
+            if (!resp)
+                continue;
+            pr_write_i32(&w, idx);
+            if (wait_sync && err == 0) {
+                if (!op || op->n % 16 == 0) {
+                    struct produce_op *nop = realloc(op, sizeof(*op) + sizeof(op->parts[0]) *
+                                                     (size_t)((op ? op->n : 0) + 16));
+                    if (!nop)
+                        goto oom;
+                    if (!op)
+                        nop->n = 0;
+                    op = nop;
+                }
+                op->parts[op->n].p = p;
+                op->parts[op->n].err_pos = resp_buf(resp)->len;
+                op->n++;
+            }
+            pr_write_i16(&w, (int16_t)err);
+            pr_write_i64(&w, err ? -1 : ai.first_offset);
+            pr_write_i64(&w, err ? -1 : ai.log_append_time);
+            if (ver >= 5)
+                pr_write_i64(&w, log_start);
+            if (ver >= 8) {
+                pr_write_array_len(&w, 0);     /* record_errors */
+                pr_write_nullable_string(&w, NULL, 0, 1);
+            }
+            nparts_total++;
+        }
+        topic_put(t);
+        continue;
+bad_put:
+        topic_put(t);
+        goto bad;
+    }
+    if (r->err)
+        goto bad;
+    if (appended)
+        broker_wake_fetchers(b);
+    if (!resp) {
+        if (any_err)
+            conn_close(ctx->c);       /* acks=0: the only way to report an error */
+        return 0;
+    }
+    pr_write_i32(&w, 0);   /* throttle_time_ms */
+    if (op) {
+        op->r = resp;
+        op->next = ctx->lc->sync_waiters;
+        ctx->lc->sync_waiters = op;
+    } else {
+        resp_complete(resp);
+    }
+    return 0;
+oom:
+    free(op);
+    if (resp)
+        resp_complete(resp);
+    conn_close(ctx->c);
+    return 0;
+bad:
+    free(op);
+    if (resp) {
+        sl_buf_reset(resp_buf(resp));
+        resp_complete(resp);   /* discarded: the connection closes */
+    }
+    return r->err ? r->err : SL_ERR__CORRUPT;
+}
+
+void
+produce_complete_synced(struct loop_ctx *lc)
+{
+    struct produce_op *op = lc->sync_waiters, *next;
+
+    lc->sync_waiters = NULL;
+    /* replies were pushed newest first; complete them oldest first (order
+     * on the wire is kept by net anyway) */
+    struct produce_op *rev = NULL;
+    for (; op; op = next) {
+        next = op->next;
+        op->next = rev;
+        rev = op;
+    }
+    for (op = rev; op; op = next) {
+        struct sl_buf *b = resp_buf(op->r);
+        next = op->next;
+        for (int i = 0; i < op->n; i++) {
+            if (plog_is_offline(op->parts[i].p->log) && op->parts[i].err_pos + 2 <= b->len)
+                rec_put_u16(b->data + op->parts[i].err_pos, SL_ERR_KAFKA_STORAGE_ERROR);
+        }
+        resp_complete(op->r);
+        free(op);
+    }
+}
