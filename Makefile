@@ -28,6 +28,8 @@ LIBS    := $(CODEC_LIBS) -lpthread -lm
 STORAGE_SRC := $(wildcard storage/*.c)
 SERVER_SRC  := $(filter-out server/main.c,$(wildcard server/*.c))
 CLIENT_SRC  := $(filter-out client/cli.c,$(wildcard client/*.c))
+# libsluice carries the protocol codec it shares with the broker
+CLIENT_OBJ_EXTRA := $(if $(CLIENT_SRC),server/proto.c)
 SUPPORT_SRC := $(wildcard tests/support/*.c)
 UNIT_SRC    := $(wildcard tests/test_*.c)
 BENCH_SRC   := $(wildcard bench/*.c)
@@ -57,7 +59,7 @@ $(B)/obj/%.o: %.c
 
 $(STORAGE_LIB): $(call obj,$(STORAGE_SRC))
 $(SERVER_LIB):  $(call obj,$(SERVER_SRC))
-$(CLIENT_LIB):  $(call obj,$(CLIENT_SRC))
+$(CLIENT_LIB):  $(call obj,$(CLIENT_SRC) $(CLIENT_OBJ_EXTRA))
 $(SUPPORT_LIB): $(call obj,$(SUPPORT_SRC))
 $(B)/%.a:
 	@mkdir -p $(dir $@)

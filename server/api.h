@@ -50,6 +50,9 @@ void api_resp_finish(struct resp *r, struct pr_writer *w);
 /* Handlers, one file each (server/api_<name>.c). */
 api_handler_fn api_produce, api_fetch, api_list_offsets, api_metadata, api_api_versions,
     api_create_topics, api_delete_topics, api_create_partitions, api_describe_configs,
-    api_alter_configs, api_incremental_alter_configs, api_describe_cluster;
+    api_alter_configs, api_incremental_alter_configs, api_describe_cluster,
+    api_find_coordinator, api_join_group, api_sync_group, api_heartbeat, api_leave_group,
+    api_offset_commit, api_offset_fetch, api_offset_delete, api_list_groups,
+    api_describe_groups, api_delete_groups;
 
 #endif

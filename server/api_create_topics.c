@@ -33,7 +33,6 @@
 #include <string.h>
 #include "server/api.h"
 #include "storage/err.h"
-#include "storage/log.h"
 
 #define CT_MAX_TOPICS   100000
 #define CT_MAX_ASSIGN   100000

@@ -226,6 +226,26 @@ bad:
     return r->err ? r->err : SL_ERR__CORRUPT;
 }
 
+int
+produce_park_synced(struct loop_ctx *lc, struct resp *r, struct partition *p,
+                    const size_t *err_pos, int n)
+{
+    struct produce_op *op = malloc(sizeof(*op) + sizeof(op->parts[0]) * (size_t)(n ? n : 1));
+    if (!op || broker_mark_dirty(lc, p) != 0) {
+        free(op);
+        return SL_ERR__NOMEM;
+    }
+    op->r = r;
+    op->n = n;
+    for (int i = 0; i < n; i++) {
+        op->parts[i].p = p;
+        op->parts[i].err_pos = err_pos[i];
+    }
+    op->next = lc->sync_waiters;
+    lc->sync_waiters = op;
+    return 0;
+}
+
 void
 produce_complete_synced(struct loop_ctx *lc)
 {

@@ -9,6 +9,7 @@
 #include "server/api.h"
 #include "server/broker.h"
 #include "server/fetch.h"
+#include "server/group.h"
 #include "server/produce.h"
 #include "storage/err.h"
 #include "storage/log.h"
@@ -121,6 +122,7 @@ on_loop_stop(struct loop *l, int idx, void *arg)
 
     group_commit(l, lc);
     fetch_abort_parked(lc);
+    coord_loop_stopping(b->coord, l);
     free(lc->dirty);
     free(lc->dirty_topics);
     free(lc->scratch);
@@ -213,6 +215,8 @@ broker_start(struct broker **out, struct sl_conf *conf)
         SL_ERROR("broker", "cannot open data directory %s: %s", conf->data_dir, sl_strerror(rc));
         goto fail;
     }
+    if ((rc = coord_start(&b->coord, b)) != 0)
+        goto fail;
     lst = &conf->listeners[0];
     memset(&nc, 0, sizeof(nc));
     nc.host = lst->host[0] ? lst->host : NULL;
@@ -253,6 +257,7 @@ broker_start(struct broker **out, struct sl_conf *conf)
 fail:
     if (b->net)
         net_server_free(b->net);
+    coord_stop(b->coord);
     topics_close(b->topics);
     free(b->loops);
     free(b);
@@ -276,6 +281,7 @@ broker_stop(struct broker *b, int64_t drain_ms)
     pthread_mutex_unlock(&b->hk_mu);
     pthread_join(b->housekeeper, NULL);
     net_server_free(b->net);
+    coord_stop(b->coord);
     topics_close(b->topics);
     SL_INFO("broker", "stopped cleanly");
     pthread_mutex_destroy(&b->hk_mu);

@@ -27,6 +27,7 @@
 #include "server/topic.h"
 
 struct broker;
+struct coord;
 struct fetch_op;
 struct produce_op;
 
@@ -52,6 +53,7 @@ struct loop_ctx {
 struct broker {
     struct sl_conf    *conf;
     struct topics     *topics;
+    struct coord      *coord;        /* group coordinator */
     struct net_server *net;
     struct loop_ctx   *loops;
     int                nloops;

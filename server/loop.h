@@ -135,7 +135,9 @@ void loop_del_before_sleep(struct loop *l, loop_hook_cb *cb, void *arg);
 /* --- cross-thread --------------------------------------------------------- */
 /* Queue task to run task->cb(l, task->arg) on the loop thread, in post
  * order, and wake the loop. Lock-free. The task must stay valid until its
- * callback starts (the callback may free or re-post it). @thread any */
+ * callback starts, and must not be posted again before then (guard a shared
+ * task with an atomic "pending" flag cleared in the callback). The
+ * callback may free or re-post it. @thread any */
 void loop_post(struct loop *l, struct loop_task *task);
 
 #endif

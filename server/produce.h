@@ -10,4 +10,10 @@
  * partitions whose log went offline get KAFKA_STORAGE_ERROR. */
 void produce_complete_synced(struct loop_ctx *lc);
 
+/* Park reply r (fully encoded) until lc's group commit has fsynced p; the
+ * int16 error codes at the n positions in err_pos become
+ * KAFKA_STORAGE_ERROR if that fsync failed. 0 or SL_ERR__NOMEM. */
+int produce_park_synced(struct loop_ctx *lc, struct resp *r, struct partition *p,
+                        const size_t *err_pos, int n);
+
 #endif

@@ -101,6 +101,8 @@ topic_ref(struct topic *t)
     __atomic_add_fetch(&t->refs, 1, __ATOMIC_RELAXED);
 }
 
+static void hex_id(const uint8_t id[16], char out[33]);
+
 static void
 topic_destroy(struct topic *t)
 {
@@ -109,8 +111,12 @@ topic_destroy(struct topic *t)
         if (!p)
             continue;
         if (t->deleted) {
-            char dir[PATH_MAX];
-            snprintf(dir, sizeof(dir), "%s", plog_dir(p->log));
+            char dir[PATH_MAX + 64], hid[33];
+            hex_id(t->id, hid);
+            if (t->renamed)
+                snprintf(dir, sizeof(dir), "%s.%s-delete", plog_dir(p->log), hid);
+            else
+                snprintf(dir, sizeof(dir), "%s", plog_dir(p->log));
             plog_abandon(p->log);
             plog_destroy_dir(dir);
         } else {
@@ -580,6 +586,7 @@ topics_delete(struct topics *reg, const char *name, size_t len)
         if (rename(from, to) < 0)
             SL_WARN("topic", "rename %s: %s", from, strerror(errno));
     }
+    t->renamed = 1;
     SL_INFO("topic", "deleted topic %s", t->name);
     topic_put(t);
     return rc == 0 ? 0 : SL_ERR_KAFKA_STORAGE_ERROR;

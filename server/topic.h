@@ -50,6 +50,7 @@ struct topic {
     int                internal;  /* __consumer_offsets and the like */
     int                refs;      /* atomic */
     int                deleted;
+    int                renamed;   /* directories moved to <dir>.<id>-delete */
     struct topics     *reg;
 };
 

@@ -226,3 +226,79 @@ rec_validate_batch(const uint8_t *batch, size_t size)
     }
     return 0;
 }
+
+void
+rec_builder_begin(struct rec_builder *rb, struct sl_buf *b, int64_t base_ts)
+{
+    rb->b = b;
+    rb->start = b->len;
+    rb->count = 0;
+    rb->base_ts = base_ts;
+    rb->max_ts = base_ts;
+    sl_buf_extend(b, REC_HDR_LEN);
+}
+
+void
+rec_builder_add(struct rec_builder *rb, int64_t ts, const void *key, int32_t key_len,
+                const void *value, int32_t value_len, const void *headers, size_t headers_len,
+                int32_t nheaders)
+{
+    uint8_t tmp[64];
+    size_t n = 0, body;
+
+    /* body length first: attributes + varints + payloads */
+    n += 1;
+    n += rec_write_varlong(tmp, ts - rb->base_ts);
+    n += rec_write_varint(tmp, rb->count);
+    n += rec_write_varint(tmp, key ? key_len : -1) + (key ? (size_t)key_len : 0);
+    n += rec_write_varint(tmp, value ? value_len : -1) + (value ? (size_t)value_len : 0);
+    n += rec_write_varint(tmp, nheaders) + headers_len;
+    body = n;
+    n = rec_write_varint(tmp, (int32_t)body);
+    sl_buf_append(rb->b, tmp, n);
+    tmp[0] = 0;
+    n = 1;
+    n += rec_write_varlong(tmp + n, ts - rb->base_ts);
+    n += rec_write_varint(tmp + n, rb->count);
+    n += rec_write_varint(tmp + n, key ? key_len : -1);
+    sl_buf_append(rb->b, tmp, n);
+    if (key && key_len)
+        sl_buf_append(rb->b, key, (size_t)key_len);
+    n = rec_write_varint(tmp, value ? value_len : -1);
+    sl_buf_append(rb->b, tmp, n);
+    if (value && value_len)
+        sl_buf_append(rb->b, value, (size_t)value_len);
+    n = rec_write_varint(tmp, nheaders);
+    sl_buf_append(rb->b, tmp, n);
+    if (headers_len)
+        sl_buf_append(rb->b, headers, headers_len);
+    if (ts > rb->max_ts)
+        rb->max_ts = ts;
+    rb->count++;
+}
+
+size_t
+rec_builder_finish(struct rec_builder *rb, int16_t attributes, int64_t producer_id,
+                   int16_t producer_epoch, int32_t base_sequence)
+{
+    size_t size = rb->b->len - rb->start;
+    uint8_t *h;
+
+    if (rb->b->oom)
+        return 0;
+    h = rb->b->data + rb->start;
+    rec_put_u64(h + REC_OFF_BASE_OFFSET, 0);
+    rec_put_u32(h + REC_OFF_LENGTH, (uint32_t)(size - REC_LOG_OVERHEAD));
+    rec_put_u32(h + REC_OFF_LEADER_EPOCH, (uint32_t)-1);
+    h[REC_OFF_MAGIC] = REC_MAGIC_V2;
+    rec_put_u16(h + REC_OFF_ATTRIBUTES, (uint16_t)attributes);
+    rec_put_u32(h + REC_OFF_LAST_OFFSET_DELTA, (uint32_t)(rb->count - 1));
+    rec_put_u64(h + REC_OFF_BASE_TIMESTAMP, (uint64_t)rb->base_ts);
+    rec_put_u64(h + REC_OFF_MAX_TIMESTAMP, (uint64_t)rb->max_ts);
+    rec_put_u64(h + REC_OFF_PRODUCER_ID, (uint64_t)producer_id);
+    rec_put_u16(h + REC_OFF_PRODUCER_EPOCH, (uint16_t)producer_epoch);
+    rec_put_u32(h + REC_OFF_BASE_SEQUENCE, (uint32_t)base_sequence);
+    rec_put_u32(h + REC_OFF_RECORD_COUNT, (uint32_t)rb->count);
+    rec_put_u32(h + REC_OFF_CRC, rec_compute_crc(h, size));
+    return size;
+}

@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "storage/buf.h"
 
 #define REC_HDR_LEN          61   /* whole fixed header */
 #define REC_LOG_OVERHEAD     12   /* base offset + length */
@@ -138,5 +139,24 @@ int rec_iter_next(struct rec_iter *it, struct rec_record *r);
  * Compressed payloads are checked at header level only (the codec module
  * decodes them). */
 int rec_validate_batch(const uint8_t *batch, size_t size);
+
+/* Building an uncompressed batch into a buffer (broker-internal records,
+ * tools, tests): begin, add records, finish (header fields, CRC). */
+struct rec_builder {
+    struct sl_buf *b;
+    size_t         start;      /* where the batch begins in b */
+    int32_t        count;
+    int64_t        base_ts;
+    int64_t        max_ts;
+};
+void rec_builder_begin(struct rec_builder *rb, struct sl_buf *b, int64_t base_ts);
+/* key/value NULL with len -1 for null. headers: raw header section of
+ * nheaders entries (NULL, 0, 0 for none). */
+void rec_builder_add(struct rec_builder *rb, int64_t ts, const void *key, int32_t key_len,
+                     const void *value, int32_t value_len, const void *headers,
+                     size_t headers_len, int32_t nheaders);
+/* Fill in the header; returns the batch size (0 if the buffer ran out of memory). */
+size_t rec_builder_finish(struct rec_builder *rb, int16_t attributes, int64_t producer_id,
+                          int16_t producer_epoch, int32_t base_sequence);
 
 #endif

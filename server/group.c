@@ -1,0 +1,1798 @@
+/* server/group.c -- the group coordinator's state machine and offset store.
+ * See group.h for the model; comments below cite Kafka's GroupCoordinator
+ * where behaviour follows it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include "server/group.h"
+#include "server/produce.h"
+#include "storage/err.h"
+#include "storage/log.h"
+#include "storage/record.h"
+
+#define OFFSETS_TOPIC "__consumer_offsets"
+#define TICK_MS 50
+
+struct parked {
+    struct resp *r;
+    struct loop *l;
+    int16_t      version;
+    int          flexible;
+};
+
+struct gmember {
+    char    *id;
+    char    *instance;                /* NULL for dynamic members */
+    char    *client_id;
+    char    *client_host;
+    int32_t  session_timeout;
+    int32_t  rebalance_timeout;
+    int      nprotocols;
+    struct { char *name; uint8_t *meta; size_t meta_len; } *protocols;
+    uint8_t *assignment;
+    size_t   assignment_len;
+    struct parked *join;
+    struct parked *sync;
+    int64_t  deadline;                /* session expiry, monotonic ms */
+};
+
+struct goffset {
+    char    *topic;
+    int32_t  partition;
+    int64_t  offset;
+    int32_t  leader_epoch;
+    char    *metadata;
+    int64_t  commit_ts;
+};
+
+struct pending_member {
+    char   *id;
+    int64_t deadline;
+};
+
+struct group {
+    char           *id;
+    int             state;
+    char           *protocol_type;
+    char           *protocol;
+    int32_t         generation;
+    char           *leader;
+    struct gmember **members;
+    int             nmembers;
+    struct pending_member *pending;
+    int             npending;
+    int64_t         rebalance_deadline;   /* join phase ends by then */
+    int64_t         initial_delay_until;  /* new group: wait for more members */
+    int64_t         empty_since_wall;
+    struct goffset *offsets;              /* sorted by (topic, partition) */
+    int             noffsets, offsets_cap;
+};
+
+struct coord {
+    pthread_mutex_t mu;
+    struct broker  *b;
+    struct group  **groups;              /* sorted by id */
+    int             ngroups, cap;
+    struct topic   *offsets_topic;       /* reference, NULL until first needed */
+    pthread_t       ticker;
+    pthread_cond_t  cv;
+    int             stopping;
+    int64_t         last_retention_check;
+};
+
+struct offset_commit_batch {
+    struct coord      *c;
+    struct group      *g;
+    struct sl_buf      buf;
+    struct rec_builder rb;
+    int                n;
+};
+
+const char *
+group_state_name(int state)
+{
+    static const char *names[] = { "Empty", "PreparingRebalance", "CompletingRebalance",
+                                   "Stable", "Dead" };
+    return state >= 0 && state <= GS_DEAD ? names[state] : "Unknown";
+}
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static char *
+sdup(struct sl_slice s)
+{
+    char *p = malloc(s.len + 1);
+    if (p) {
+        if (s.len)
+            memcpy(p, s.p, s.len);
+        p[s.len] = '\0';
+    }
+    return p;
+}
+
+static int
+seq(const char *a, struct sl_slice s)
+{
+    return a && strlen(a) == s.len && memcmp(a, s.p, s.len) == 0;
+}
+
+static int
+scmp(const char *a, struct sl_slice s)
+{
+    size_t al = strlen(a);
+    int c = memcmp(a, s.p, al < s.len ? al : s.len);
+    return c ? c : (al < s.len ? -1 : al > s.len);
+}
+
+int32_t
+group_partition_for(const struct sl_conf *conf, struct sl_slice group)
+{
+    int32_t h = 0;
+    int32_t n = conf->offsets_topic_num_partitions > 0 ? conf->offsets_topic_num_partitions : 50;
+    for (size_t i = 0; i < group.len; i++)
+        h = (int32_t)(31u * (uint32_t)h + (uint8_t)group.p[i]);
+    /* Kafka: Utils.abs(hash) % n, where abs(MIN_VALUE) is 0 */
+    if (h == INT32_MIN)
+        h = 0;
+    return (h < 0 ? -h : h) % n;
+}
+
+static void
+new_member_id(const char *client_id, char *out, size_t len)
+{
+    uint8_t u[16];
+    if (getrandom(u, sizeof(u), 0) != (ssize_t)sizeof(u))
+        memset(u, 0x42, sizeof(u));
+    snprintf(out, len, "%s-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             client_id && *client_id ? client_id : "member", u[0], u[1], u[2], u[3], u[4], u[5],
+             u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+/* ---- parked replies ----------------------------------------------------------- */
+
+struct post_complete {
+    struct loop_task task;
+    struct resp     *r;
+    struct sl_buf    body;
+};
+
+static void
+post_complete_cb(struct loop *l, void *arg)
+{
+    struct post_complete *pc = arg;
+    struct sl_buf *b = resp_buf(pc->r);
+    sl_buf_append(b, pc->body.data, pc->body.len);
+    resp_complete(pc->r);
+    sl_buf_free(&pc->body);
+    free(pc);
+    (void)l;
+}
+
+/* Complete a parked reply with body (taken). Any thread. */
+static void
+parked_finish(struct parked *p, struct sl_buf *body)
+{
+    if (loop_in_thread(p->l)) {
+        sl_buf_append(resp_buf(p->r), body->data, body->len);
+        resp_complete(p->r);
+        sl_buf_free(body);
+    } else {
+        struct post_complete *pc = malloc(sizeof(*pc));
+        if (!pc) {
+            sl_buf_free(body);
+            free(p);
+            return;    /* the reply is lost; the client times out and retries */
+        }
+        pc->task.cb = post_complete_cb;
+        pc->task.arg = pc;
+        pc->r = p->r;
+        pc->body = *body;
+        loop_post(p->l, &pc->task);
+    }
+    free(p);
+}
+
+static struct parked *
+park(struct req_ctx *ctx)
+{
+    struct parked *p = malloc(sizeof(*p));
+    struct pr_writer w;
+    if (!p)
+        return NULL;
+    if (!(p->r = api_resp_begin(ctx, &w))) {
+        free(p);
+        return NULL;
+    }
+    p->l = conn_loop(ctx->c);
+    p->version = ctx->hdr.api_version;
+    p->flexible = ctx->flexible;
+    return p;
+}
+
+/* JoinGroup reply body (v0-7). members: NULL for followers. */
+static void
+finish_join(struct parked *p, struct group *g, int16_t err, const char *member_id, int leader_view)
+{
+    struct sl_buf body = SL_BUF_INIT;
+    struct pr_writer w;
+    int16_t v = p->version;
+
+    pr_writer_init(&w, &body, p->flexible);
+    if (v >= 2)
+        pr_write_i32(&w, 0);
+    pr_write_i16(&w, err);
+    pr_write_i32(&w, err ? -1 : g->generation);
+    if (v >= 7)
+        pr_write_string(&w, err ? NULL : g->protocol_type);
+    if (v >= 7)
+        pr_write_string(&w, err ? NULL : g->protocol);
+    else
+        pr_write_string(&w, err || !g->protocol ? "" : g->protocol);
+    pr_write_string(&w, err || !g->leader ? "" : g->leader);
+    pr_write_string(&w, member_id ? member_id : "");
+    if (!err && leader_view) {
+        pr_write_array_len(&w, g->nmembers);
+        for (int i = 0; i < g->nmembers; i++) {
+            struct gmember *m = g->members[i];
+            const uint8_t *meta = NULL;
+            size_t mlen = 0;
+            for (int k = 0; k < m->nprotocols; k++)
+                if (g->protocol && !strcmp(m->protocols[k].name, g->protocol)) {
+                    meta = m->protocols[k].meta;
+                    mlen = m->protocols[k].meta_len;
+                }
+            pr_write_string(&w, m->id);
+            if (v >= 5)
+                pr_write_string(&w, m->instance);
+            pr_write_bytes(&w, meta, mlen, 0);
+            pr_write_empty_tags(&w);
+        }
+    } else {
+        pr_write_array_len(&w, 0);
+    }
+    pr_write_empty_tags(&w);
+    parked_finish(p, &body);
+}
+
+/* SyncGroup reply body (v0-5). */
+static void
+finish_sync(struct parked *p, struct group *g, int16_t err, const uint8_t *assign, size_t len)
+{
+    struct sl_buf body = SL_BUF_INIT;
+    struct pr_writer w;
+    int16_t v = p->version;
+
+    pr_writer_init(&w, &body, p->flexible);
+    if (v >= 1)
+        pr_write_i32(&w, 0);
+    pr_write_i16(&w, err);
+    if (v >= 5) {
+        pr_write_string(&w, err ? NULL : g->protocol_type);
+        pr_write_string(&w, err ? NULL : g->protocol);
+    }
+    pr_write_bytes(&w, err ? NULL : assign, err ? 0 : len, 0);
+    pr_write_empty_tags(&w);
+    parked_finish(p, &body);
+}
+
+/* ---- groups and members --------------------------------------------------------- */
+
+static struct group *
+find_group(struct coord *c, struct sl_slice id, int *slot)
+{
+    int lo = 0, hi = c->ngroups;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        int cmp = scmp(c->groups[mid]->id, id);
+        if (cmp == 0) {
+            if (slot)
+                *slot = mid;
+            return c->groups[mid];
+        }
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (slot)
+        *slot = lo;
+    return NULL;
+}
+
+static struct group *
+get_or_create_group(struct coord *c, struct sl_slice id)
+{
+    int slot;
+    struct group *g = find_group(c, id, &slot);
+    if (g)
+        return g;
+    if (!(g = calloc(1, sizeof(*g))) || !(g->id = sdup(id))) {
+        free(g);
+        return NULL;
+    }
+    g->state = GS_EMPTY;
+    g->empty_since_wall = loop_wall_ms();
+    if (c->ngroups == c->cap) {
+        int cap = c->cap ? c->cap * 2 : 16;
+        struct group **ng = realloc(c->groups, sizeof(*ng) * (size_t)cap);
+        if (!ng) {
+            free(g->id);
+            free(g);
+            return NULL;
+        }
+        c->groups = ng;
+        c->cap = cap;
+    }
+    memmove(&c->groups[slot + 1], &c->groups[slot], sizeof(*c->groups) * (size_t)(c->ngroups - slot));
+    c->groups[slot] = g;
+    c->ngroups++;
+    return g;
+}
+
+static void
+member_free(struct gmember *m)
+{
+    for (int i = 0; i < m->nprotocols; i++) {
+        free(m->protocols[i].name);
+        free(m->protocols[i].meta);
+    }
+    free(m->protocols);
+    free(m->id);
+    free(m->instance);
+    free(m->client_id);
+    free(m->client_host);
+    free(m->assignment);
+    free(m);
+}
+
+static void
+group_free(struct group *g)
+{
+    for (int i = 0; i < g->nmembers; i++)
+        member_free(g->members[i]);
+    for (int i = 0; i < g->npending; i++)
+        free(g->pending[i].id);
+    for (int i = 0; i < g->noffsets; i++) {
+        free(g->offsets[i].topic);
+        free(g->offsets[i].metadata);
+    }
+    free(g->members);
+    free(g->pending);
+    free(g->offsets);
+    free(g->id);
+    free(g->protocol_type);
+    free(g->protocol);
+    free(g->leader);
+    free(g);
+}
+
+static struct gmember *
+find_member(struct group *g, struct sl_slice id, int *idx)
+{
+    for (int i = 0; i < g->nmembers; i++)
+        if (seq(g->members[i]->id, id)) {
+            if (idx)
+                *idx = i;
+            return g->members[i];
+        }
+    return NULL;
+}
+
+static struct gmember *
+find_static(struct group *g, struct sl_slice instance)
+{
+    for (int i = 0; i < g->nmembers; i++)
+        if (g->members[i]->instance && seq(g->members[i]->instance, instance))
+            return g->members[i];
+    return NULL;
+}
+
+static int
+find_pending(struct group *g, struct sl_slice id)
+{
+    for (int i = 0; i < g->npending; i++)
+        if (seq(g->pending[i].id, id))
+            return i;
+    return -1;
+}
+
+static void
+remove_pending(struct group *g, int i)
+{
+    free(g->pending[i].id);
+    g->pending[i] = g->pending[--g->npending];
+}
+
+static int
+set_protocols(struct gmember *m, const struct join_req *jr)
+{
+    for (int i = 0; i < m->nprotocols; i++) {
+        free(m->protocols[i].name);
+        free(m->protocols[i].meta);
+    }
+    free(m->protocols);
+    m->nprotocols = 0;
+    m->protocols = calloc((size_t)(jr->nprotocols ? jr->nprotocols : 1), sizeof(*m->protocols));
+    if (!m->protocols)
+        return SL_ERR__NOMEM;
+    for (int i = 0; i < jr->nprotocols; i++) {
+        m->protocols[i].name = sdup(jr->protocols[i].name);
+        m->protocols[i].meta = malloc(jr->protocols[i].meta.len + 1);
+        if (!m->protocols[i].name || !m->protocols[i].meta)
+            return SL_ERR__NOMEM;
+        memcpy(m->protocols[i].meta, jr->protocols[i].meta.p, jr->protocols[i].meta.len);
+        m->protocols[i].meta_len = jr->protocols[i].meta.len;
+        m->nprotocols++;
+    }
+    m->session_timeout = jr->session_timeout;
+    m->rebalance_timeout = jr->rebalance_timeout;
+    return 0;
+}
+
+static int
+same_protocols(const struct gmember *m, const struct join_req *jr)
+{
+    if (m->nprotocols != jr->nprotocols)
+        return 0;
+    for (int i = 0; i < jr->nprotocols; i++)
+        if (!seq(m->protocols[i].name, jr->protocols[i].name) ||
+            m->protocols[i].meta_len != jr->protocols[i].meta.len ||
+            memcmp(m->protocols[i].meta, jr->protocols[i].meta.p, jr->protocols[i].meta.len))
+            return 0;
+    return 1;
+}
+
+/* 1 if every member (and the joiner) supports at least one common protocol. */
+static int
+protocols_compatible(struct group *g, const struct join_req *jr, const struct gmember *self)
+{
+    for (int k = 0; k < jr->nprotocols; k++) {
+        int all = 1;
+        for (int i = 0; i < g->nmembers && all; i++) {
+            struct gmember *m = g->members[i];
+            int has = 0;
+            if (m == self)
+                continue;
+            for (int j = 0; j < m->nprotocols; j++)
+                if (seq(m->protocols[j].name, jr->protocols[k].name))
+                    has = 1;
+            all = has;
+        }
+        if (all)
+            return 1;
+    }
+    return jr->nprotocols > 0 && g->nmembers == 0;
+}
+
+/* Kafka's selectProtocol: candidates supported by all; each member votes
+ * for its first candidate; most votes wins (ties: first candidate). */
+static void
+select_protocol(struct group *g)
+{
+    struct gmember *m0 = g->members[0];
+    const char *best = NULL;
+    int best_votes = -1;
+
+    for (int k = 0; k < m0->nprotocols; k++) {
+        const char *cand = m0->protocols[k].name;
+        int all = 1, votes = 0;
+        for (int i = 0; i < g->nmembers && all; i++) {
+            int has = 0;
+            for (int j = 0; j < g->members[i]->nprotocols; j++)
+                if (!strcmp(g->members[i]->protocols[j].name, cand))
+                    has = 1;
+            all = has;
+        }
+        if (!all)
+            continue;
+        for (int i = 0; i < g->nmembers; i++) {
+            struct gmember *m = g->members[i];
+            for (int j = 0; j < m->nprotocols; j++) {
+                const char *n = m->protocols[j].name;
+                int supported_by_all = 1;
+                for (int x = 0; x < g->nmembers && supported_by_all; x++) {
+                    int has = 0;
+                    for (int y = 0; y < g->members[x]->nprotocols; y++)
+                        if (!strcmp(g->members[x]->protocols[y].name, n))
+                            has = 1;
+                    supported_by_all = has;
+                }
+                if (supported_by_all) {
+                    if (!strcmp(n, cand))
+                        votes++;
+                    break;      /* a member votes for its first candidate only */
+                }
+            }
+        }
+        if (votes > best_votes) {
+            best = cand;
+            best_votes = votes;
+        }
+    }
+    free(g->protocol);
+    g->protocol = best ? strdup(best) : NULL;
+}
+
+static int64_t
+mono_now(void)
+{
+    return loop_mono_ms();
+}
+
+static void
+touch(struct gmember *m)
+{
+    m->deadline = mono_now() + m->session_timeout;
+}
+
+static void
+clear_assignments(struct group *g)
+{
+    for (int i = 0; i < g->nmembers; i++) {
+        free(g->members[i]->assignment);
+        g->members[i]->assignment = NULL;
+        g->members[i]->assignment_len = 0;
+    }
+}
+
+/* Answer parked SyncGroups with err (the group moved on). */
+static void
+fail_parked_syncs(struct group *g, int16_t err)
+{
+    for (int i = 0; i < g->nmembers; i++) {
+        if (g->members[i]->sync) {
+            finish_sync(g->members[i]->sync, g, err, NULL, 0);
+            g->members[i]->sync = NULL;
+        }
+    }
+}
+
+static void
+prepare_rebalance(struct coord *c, struct group *g)
+{
+    int32_t rt = 0;
+
+    if (g->state == GS_COMPLETING) {
+        clear_assignments(g);
+        fail_parked_syncs(g, SL_ERR_REBALANCE_IN_PROGRESS);
+    }
+    for (int i = 0; i < g->nmembers; i++)
+        if (g->members[i]->rebalance_timeout > rt)
+            rt = g->members[i]->rebalance_timeout;
+    if (g->state == GS_EMPTY && c->b->conf->group_initial_rebalance_delay_ms > 0) {
+        int32_t d = c->b->conf->group_initial_rebalance_delay_ms;
+        g->initial_delay_until = mono_now() + (d < rt || rt == 0 ? d : rt);
+    } else {
+        g->initial_delay_until = 0;
+    }
+    g->rebalance_deadline = mono_now() + (rt > 0 ? rt : 1000);
+    g->state = GS_PREPARING;
+    SL_DEBUG("group", "%s: preparing rebalance (generation %d, %d members)", g->id,
+             g->generation, g->nmembers);
+}
+
+static void
+maybe_prepare_rebalance(struct coord *c, struct group *g)
+{
+    if (g->state == GS_STABLE || g->state == GS_COMPLETING || g->state == GS_EMPTY)
+        prepare_rebalance(c, g);
+}
+
+static void
+remove_member(struct group *g, int idx)
+{
+    struct gmember *m = g->members[idx];
+    if (m->join)
+        finish_join(m->join, g, SL_ERR_UNKNOWN_MEMBER_ID, m->id, 0);
+    if (m->sync)
+        finish_sync(m->sync, g, SL_ERR_UNKNOWN_MEMBER_ID, NULL, 0);
+    m->join = m->sync = NULL;
+    if (g->leader && !strcmp(g->leader, m->id)) {
+        free(g->leader);
+        g->leader = NULL;
+    }
+    member_free(m);
+    memmove(&g->members[idx], &g->members[idx + 1], sizeof(*g->members) * (size_t)(g->nmembers - idx - 1));
+    g->nmembers--;
+}
+
+/* The join phase ends: everyone joined, or the deadline passed. */
+static void
+complete_join(struct coord *c, struct group *g)
+{
+    /* members that did not rejoin are out (Kafka removes them) */
+    for (int i = g->nmembers - 1; i >= 0; i--)
+        if (!g->members[i]->join)
+            remove_member(g, i);
+    g->initial_delay_until = 0;
+    if (g->nmembers == 0) {
+        g->generation++;
+        g->state = GS_EMPTY;
+        g->empty_since_wall = loop_wall_ms();
+        free(g->protocol);
+        g->protocol = NULL;
+        SL_INFO("group", "%s: generation %d is empty", g->id, g->generation);
+        return;
+    }
+    g->generation++;
+    select_protocol(g);
+    if (!g->leader)
+        g->leader = strdup(g->members[0]->id);
+    g->state = GS_COMPLETING;
+    SL_INFO("group", "%s: generation %d with %d member(s), protocol %s, leader %s", g->id,
+            g->generation, g->nmembers, g->protocol ? g->protocol : "-", g->leader);
+    for (int i = 0; i < g->nmembers; i++) {
+        struct gmember *m = g->members[i];
+        finish_join(m->join, g, 0, m->id, !strcmp(m->id, g->leader));
+        m->join = NULL;
+        touch(m);
+    }
+    (void)c;
+}
+
+static void
+maybe_complete_join(struct coord *c, struct group *g)
+{
+    if (g->state != GS_PREPARING)
+        return;
+    if (g->initial_delay_until && mono_now() < g->initial_delay_until)
+        return;
+    for (int i = 0; i < g->nmembers; i++)
+        if (!g->members[i]->join)
+            return;
+    if (g->npending > 0 && mono_now() < g->rebalance_deadline)
+        return;    /* members told MEMBER_ID_REQUIRED are on their way back */
+    complete_join(c, g);
+}
+
+/* ---- JoinGroup ---------------------------------------------------------------- */
+
+static struct gmember *
+add_member(struct group *g, const struct join_req *jr, const char *id, struct req_ctx *ctx)
+{
+    struct gmember *m = calloc(1, sizeof(*m));
+    struct gmember **nm = realloc(g->members, sizeof(*nm) * (size_t)(g->nmembers + 1));
+    if (!m || !nm) {
+        free(m);
+        if (nm)
+            g->members = nm;
+        return NULL;
+    }
+    g->members = nm;
+    m->id = strdup(id);
+    m->instance = jr->instance_null ? NULL : sdup(jr->instance);
+    m->client_id = sdup(jr->client_id);
+    m->client_host = strdup(conn_peer(ctx->c));
+    if (set_protocols(m, jr) != 0 || !m->id || !m->client_id || !m->client_host) {
+        member_free(m);
+        return NULL;
+    }
+    touch(m);
+    g->members[g->nmembers++] = m;
+    return m;
+}
+
+static void
+join_reply_now(struct req_ctx *ctx, struct group *g, int16_t err, const char *member_id, int leader)
+{
+    struct parked *p = park(ctx);
+    if (p)
+        finish_join(p, g, err, member_id, leader);
+}
+
+void
+group_join(struct coord *c, struct req_ctx *ctx, const struct join_req *jr)
+{
+    const struct sl_conf *conf = c->b->conf;
+    struct group *g;
+    struct gmember *m;
+    char idbuf[512];
+
+    pthread_mutex_lock(&c->mu);
+    if (jr->group.len == 0) {
+        join_reply_now(ctx, NULL, SL_ERR_INVALID_GROUP_ID, NULL, 0);
+        goto out;
+    }
+    if (jr->session_timeout < conf->group_min_session_timeout_ms ||
+        jr->session_timeout > conf->group_max_session_timeout_ms) {
+        join_reply_now(ctx, NULL, SL_ERR_INVALID_SESSION_TIMEOUT, NULL, 0);
+        goto out;
+    }
+    g = find_group(c, jr->group, NULL);
+    if (!g) {
+        if (jr->member.len > 0) {
+            join_reply_now(ctx, NULL, SL_ERR_UNKNOWN_MEMBER_ID, NULL, 0);
+            goto out;
+        }
+        if (!(g = get_or_create_group(c, jr->group))) {
+            join_reply_now(ctx, NULL, SL_ERR_COORDINATOR_NOT_AVAILABLE, NULL, 0);
+            goto out;
+        }
+    }
+    if (g->state == GS_DEAD) {
+        join_reply_now(ctx, NULL, SL_ERR_COORDINATOR_NOT_AVAILABLE, NULL, 0);
+        goto out;
+    }
+    /* protocol type and protocols must match the group's */
+    if (jr->nprotocols == 0 ||
+        (g->nmembers > 0 && g->protocol_type && !seq(g->protocol_type, jr->protocol_type))) {
+        join_reply_now(ctx, NULL, SL_ERR_INCONSISTENT_GROUP_PROTOCOL, NULL, 0);
+        goto out;
+    }
+
+    if (jr->member.len == 0) {
+        /* a new member, or a static member coming back */
+        if (!jr->instance_null) {
+            struct gmember *old = find_static(g, jr->instance);
+            {
+                char tmp[512];
+                snprintf(tmp, sizeof(tmp), "%.*s", (int)jr->client_id.len, jr->client_id.p);
+                new_member_id(tmp, idbuf, sizeof(idbuf));
+            }
+            if (old) {
+                /* KIP-345: the new id replaces the old, which is fenced */
+                int was_leader = g->leader && !strcmp(g->leader, old->id);
+                if (!protocols_compatible(g, jr, old)) {
+                    join_reply_now(ctx, g, SL_ERR_INCONSISTENT_GROUP_PROTOCOL, NULL, 0);
+                    goto out;
+                }
+                if (old->join)
+                    finish_join(old->join, g, SL_ERR_FENCED_INSTANCE_ID, old->id, 0);
+                if (old->sync)
+                    finish_sync(old->sync, g, SL_ERR_FENCED_INSTANCE_ID, NULL, 0);
+                old->join = old->sync = NULL;
+                free(old->id);
+                old->id = strdup(idbuf);
+                if (was_leader) {
+                    free(g->leader);
+                    g->leader = strdup(idbuf);
+                }
+                if (g->state == GS_STABLE && same_protocols(old, jr)) {
+                    /* no rebalance: it gets the current generation and, through
+                     * SyncGroup, its previous assignment */
+                    touch(old);
+                    join_reply_now(ctx, g, 0, old->id, was_leader);
+                    goto out;
+                }
+                set_protocols(old, jr);
+                old->join = park(ctx);
+                touch(old);
+                if (g->state != GS_PREPARING)
+                    maybe_prepare_rebalance(c, g);
+                maybe_complete_join(c, g);
+                goto out;
+            }
+            if (g->nmembers >= conf->group_max_size) {
+                join_reply_now(ctx, g, SL_ERR_GROUP_MAX_SIZE_REACHED, NULL, 0);
+                goto out;
+            }
+            if (!protocols_compatible(g, jr, NULL)) {
+                join_reply_now(ctx, g, SL_ERR_INCONSISTENT_GROUP_PROTOCOL, NULL, 0);
+                goto out;
+            }
+            goto add_and_join;
+        }
+        {
+            char tmp[512];
+            snprintf(tmp, sizeof(tmp), "%.*s", (int)jr->client_id.len, jr->client_id.p);
+            new_member_id(tmp, idbuf, sizeof(idbuf));
+        }
+        if (g->nmembers + g->npending >= conf->group_max_size) {
+            join_reply_now(ctx, g, SL_ERR_GROUP_MAX_SIZE_REACHED, NULL, 0);
+            goto out;
+        }
+        if (!protocols_compatible(g, jr, NULL)) {
+            join_reply_now(ctx, g, SL_ERR_INCONSISTENT_GROUP_PROTOCOL, NULL, 0);
+            goto out;
+        }
+        if (ctx->hdr.api_version >= 4) {
+            /* KIP-394: hand out the id and let the client come back with it */
+            struct pending_member *np = realloc(g->pending, sizeof(*np) * (size_t)(g->npending + 1));
+            if (np) {
+                g->pending = np;
+                g->pending[g->npending].id = strdup(idbuf);
+                g->pending[g->npending].deadline = mono_now() + jr->session_timeout;
+                g->npending++;
+            }
+            join_reply_now(ctx, g, SL_ERR_MEMBER_ID_REQUIRED, idbuf, 0);
+            goto out;
+        }
+        goto add_and_join;
+    }
+
+    /* a known member id */
+    {
+        int pi = find_pending(g, jr->member);
+        if (pi >= 0) {
+            snprintf(idbuf, sizeof(idbuf), "%s", g->pending[pi].id);
+            remove_pending(g, pi);
+            goto add_and_join;
+        }
+    }
+    m = find_member(g, jr->member, NULL);
+    if (!m) {
+        join_reply_now(ctx, g, SL_ERR_UNKNOWN_MEMBER_ID, NULL, 0);
+        goto out;
+    }
+    if (m->instance && (jr->instance_null || !seq(m->instance, jr->instance))) {
+        join_reply_now(ctx, g, SL_ERR_FENCED_INSTANCE_ID, NULL, 0);
+        goto out;
+    }
+    if (!jr->instance_null && !m->instance) {
+        struct gmember *s = find_static(g, jr->instance);
+        if (s && s != m) {
+            join_reply_now(ctx, g, SL_ERR_FENCED_INSTANCE_ID, NULL, 0);
+            goto out;
+        }
+    }
+    if (!protocols_compatible(g, jr, m)) {
+        join_reply_now(ctx, g, SL_ERR_INCONSISTENT_GROUP_PROTOCOL, NULL, 0);
+        goto out;
+    }
+    switch (g->state) {
+    case GS_PREPARING:
+        set_protocols(m, jr);
+        if (m->join)     /* a retry: the old request is answered by the new */
+            finish_join(m->join, g, SL_ERR_REBALANCE_IN_PROGRESS, m->id, 0);
+        m->join = park(ctx);
+        touch(m);
+        maybe_complete_join(c, g);
+        break;
+    case GS_COMPLETING:
+        if (same_protocols(m, jr)) {
+            /* its join reply got lost: resend the current generation */
+            touch(m);
+            join_reply_now(ctx, g, 0, m->id, g->leader && !strcmp(g->leader, m->id));
+        } else {
+            set_protocols(m, jr);
+            m->join = park(ctx);
+            prepare_rebalance(c, g);
+            maybe_complete_join(c, g);
+        }
+        break;
+    case GS_STABLE:
+        if ((g->leader && !strcmp(g->leader, m->id)) || !same_protocols(m, jr)) {
+            /* the leader rejoining (metadata change) or a new subscription */
+            set_protocols(m, jr);
+            m->join = park(ctx);
+            prepare_rebalance(c, g);
+            maybe_complete_join(c, g);
+        } else {
+            touch(m);
+            join_reply_now(ctx, g, 0, m->id, 0);
+        }
+        break;
+    default:
+        join_reply_now(ctx, g, SL_ERR_UNKNOWN_MEMBER_ID, NULL, 0);
+        break;
+    }
+    goto out;
+
+add_and_join:
+    m = add_member(g, jr, idbuf, ctx);
+    if (!m) {
+        join_reply_now(ctx, g, SL_ERR_COORDINATOR_NOT_AVAILABLE, NULL, 0);
+        goto out;
+    }
+    if (!g->protocol_type || g->nmembers == 1) {
+        free(g->protocol_type);
+        g->protocol_type = sdup(jr->protocol_type);
+    }
+    m->join = park(ctx);
+    maybe_prepare_rebalance(c, g);
+    maybe_complete_join(c, g);
+out:
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- SyncGroup -------------------------------------------------------------------- */
+
+void
+group_sync(struct coord *c, struct req_ctx *ctx, const struct sync_req *sr)
+{
+    struct group *g;
+    struct gmember *m;
+    struct parked *p;
+    int16_t err = 0;
+
+    pthread_mutex_lock(&c->mu);
+    p = park(ctx);
+    if (!p)
+        goto out;
+    g = find_group(c, sr->group, NULL);
+    m = g ? find_member(g, sr->member, NULL) : NULL;
+    if (!g || !m)
+        err = SL_ERR_UNKNOWN_MEMBER_ID;
+    else if (m->instance && (sr->instance_null || !seq(m->instance, sr->instance)))
+        err = SL_ERR_FENCED_INSTANCE_ID;
+    else if (sr->generation != g->generation)
+        err = SL_ERR_ILLEGAL_GENERATION;
+    else if ((!sr->protocol_type_null && g->protocol_type && !seq(g->protocol_type, sr->protocol_type)) ||
+             (!sr->protocol_name_null && g->protocol && !seq(g->protocol, sr->protocol_name)))
+        err = SL_ERR_INCONSISTENT_GROUP_PROTOCOL;
+    else if (g->state == GS_PREPARING)
+        err = SL_ERR_REBALANCE_IN_PROGRESS;
+    else if (g->state != GS_COMPLETING && g->state != GS_STABLE)
+        err = SL_ERR_UNKNOWN_MEMBER_ID;
+    if (err) {
+        finish_sync(p, g, err, NULL, 0);
+        goto out;
+    }
+    touch(m);
+    if (g->state == GS_STABLE) {
+        finish_sync(p, g, 0, m->assignment, m->assignment_len);
+        goto out;
+    }
+    /* CompletingRebalance: wait for the leader's assignments */
+    if (m->sync)
+        finish_sync(m->sync, g, SL_ERR_REBALANCE_IN_PROGRESS, NULL, 0);
+    m->sync = p;
+    if (g->leader && !strcmp(g->leader, m->id)) {
+        clear_assignments(g);
+        for (int i = 0; i < sr->nassign; i++) {
+            struct gmember *t = find_member(g, sr->assign[i].member, NULL);
+            if (!t)
+                continue;
+            free(t->assignment);
+            t->assignment = malloc(sr->assign[i].assignment.len + 1);
+            if (t->assignment) {
+                memcpy(t->assignment, sr->assign[i].assignment.p, sr->assign[i].assignment.len);
+                t->assignment_len = sr->assign[i].assignment.len;
+            }
+        }
+        g->state = GS_STABLE;
+        for (int i = 0; i < g->nmembers; i++) {
+            struct gmember *t = g->members[i];
+            if (t->sync) {
+                finish_sync(t->sync, g, 0, t->assignment, t->assignment_len);
+                t->sync = NULL;
+            }
+        }
+        SL_DEBUG("group", "%s: generation %d stable", g->id, g->generation);
+    }
+out:
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- Heartbeat / LeaveGroup ------------------------------------------------------------ */
+
+int
+group_heartbeat(struct coord *c, struct sl_slice group, struct sl_slice member,
+                struct sl_slice instance, int instance_null, int32_t generation)
+{
+    struct group *g;
+    struct gmember *m;
+    int err = 0;
+
+    pthread_mutex_lock(&c->mu);
+    g = find_group(c, group, NULL);
+    m = g ? find_member(g, member, NULL) : NULL;
+    if (!g || !m || g->state == GS_EMPTY || g->state == GS_DEAD)
+        err = SL_ERR_UNKNOWN_MEMBER_ID;
+    else if (m->instance && (instance_null || !seq(m->instance, instance)))
+        err = SL_ERR_FENCED_INSTANCE_ID;
+    else if (generation != g->generation)
+        err = SL_ERR_ILLEGAL_GENERATION;
+    else {
+        touch(m);
+        if (g->state == GS_PREPARING)
+            err = SL_ERR_REBALANCE_IN_PROGRESS;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return err;
+}
+
+int
+group_leave(struct coord *c, struct sl_slice group, struct sl_slice member,
+            struct sl_slice instance, int instance_null)
+{
+    struct group *g;
+    int idx = -1, err = 0;
+
+    pthread_mutex_lock(&c->mu);
+    g = find_group(c, group, NULL);
+    if (!g) {
+        err = SL_ERR_UNKNOWN_MEMBER_ID;
+        goto out;
+    }
+    if (!instance_null) {
+        struct gmember *s = find_static(g, instance);
+        if (!s) {
+            err = SL_ERR_UNKNOWN_MEMBER_ID;
+            goto out;
+        }
+        if (member.len && !seq(s->id, member)) {
+            err = SL_ERR_FENCED_INSTANCE_ID;
+            goto out;
+        }
+        find_member(g, (struct sl_slice){ (const uint8_t *)s->id, strlen(s->id) }, &idx);
+    } else {
+        int pi = find_pending(g, member);
+        if (pi >= 0) {
+            remove_pending(g, pi);
+            maybe_complete_join(c, g);
+            goto out;
+        }
+        if (!find_member(g, member, &idx)) {
+            err = SL_ERR_UNKNOWN_MEMBER_ID;
+            goto out;
+        }
+    }
+    SL_INFO("group", "%s: member %s left", g->id, g->members[idx]->id);
+    remove_member(g, idx);
+    if (g->state == GS_PREPARING)
+        maybe_complete_join(c, g);
+    else
+        maybe_prepare_rebalance(c, g);
+    if (g->state == GS_PREPARING && g->nmembers == 0 && g->npending == 0)
+        complete_join(c, g);
+out:
+    pthread_mutex_unlock(&c->mu);
+    return err;
+}
+
+int
+group_exists(struct coord *c, struct sl_slice group)
+{
+    int found;
+    pthread_mutex_lock(&c->mu);
+    found = find_group(c, group, NULL) != NULL;
+    pthread_mutex_unlock(&c->mu);
+    return found ? 0 : SL_ERR_GROUP_ID_NOT_FOUND;
+}
+
+/* ---- deadlines ---------------------------------------------------------------------- */
+
+static void
+expire(struct coord *c, int64_t now)
+{
+    for (int gi = 0; gi < c->ngroups; gi++) {
+        struct group *g = c->groups[gi];
+        int changed = 0;
+        for (int i = g->npending - 1; i >= 0; i--)
+            if (now >= g->pending[i].deadline) {
+                remove_pending(g, i);
+                changed = 1;
+            }
+        for (int i = g->nmembers - 1; i >= 0; i--) {
+            struct gmember *m = g->members[i];
+            if (m->join || m->sync) {
+                touch(m);      /* waiting on us: alive (Kafka's shouldKeepAlive) */
+                continue;
+            }
+            if (now >= m->deadline) {
+                SL_INFO("group", "%s: member %s session timed out", g->id, m->id);
+                remove_member(g, i);
+                changed = 1;
+            }
+        }
+        if (g->state == GS_PREPARING) {
+            if (now >= g->rebalance_deadline)
+                complete_join(c, g);
+            else
+                maybe_complete_join(c, g);
+        } else if (changed) {
+            maybe_prepare_rebalance(c, g);
+            if (g->state == GS_PREPARING && g->nmembers == 0)
+                complete_join(c, g);
+        }
+    }
+}
+
+/* ---- offsets: storage ------------------------------------------------------------- */
+
+static int
+off_find(struct group *g, const char *topic, size_t tlen, int32_t partition, int *slot)
+{
+    int lo = 0, hi = g->noffsets;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        struct goffset *o = &g->offsets[mid];
+        size_t ol = strlen(o->topic);
+        int cmp = memcmp(o->topic, topic, ol < tlen ? ol : tlen);
+        if (cmp == 0)
+            cmp = ol < tlen ? -1 : ol > tlen;
+        if (cmp == 0)
+            cmp = o->partition < partition ? -1 : o->partition > partition;
+        if (cmp == 0) {
+            *slot = mid;
+            return 1;
+        }
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *slot = lo;
+    return 0;
+}
+
+static int
+off_put(struct group *g, const char *topic, size_t tlen, int32_t partition, int64_t offset,
+        int32_t epoch, const char *meta, size_t mlen, int64_t ts)
+{
+    int slot;
+    struct goffset *o;
+    char *m = malloc(mlen + 1);
+
+    if (!m)
+        return SL_ERR__NOMEM;
+    memcpy(m, meta, mlen);
+    m[mlen] = '\0';
+    if (!off_find(g, topic, tlen, partition, &slot)) {
+        if (g->noffsets == g->offsets_cap) {
+            int cap = g->offsets_cap ? g->offsets_cap * 2 : 16;
+            struct goffset *n = realloc(g->offsets, sizeof(*n) * (size_t)cap);
+            if (!n) {
+                free(m);
+                return SL_ERR__NOMEM;
+            }
+            g->offsets = n;
+            g->offsets_cap = cap;
+        }
+        memmove(&g->offsets[slot + 1], &g->offsets[slot], sizeof(*g->offsets) * (size_t)(g->noffsets - slot));
+        o = &g->offsets[slot];
+        memset(o, 0, sizeof(*o));
+        if (!(o->topic = malloc(tlen + 1))) {
+            memmove(&g->offsets[slot], &g->offsets[slot + 1], sizeof(*g->offsets) * (size_t)(g->noffsets - slot));
+            free(m);
+            return SL_ERR__NOMEM;
+        }
+        memcpy(o->topic, topic, tlen);
+        o->topic[tlen] = '\0';
+        o->partition = partition;
+        g->noffsets++;
+    }
+    o = &g->offsets[slot];
+    free(o->metadata);
+    o->metadata = m;
+    o->offset = offset;
+    o->leader_epoch = epoch;
+    o->commit_ts = ts;
+    return 0;
+}
+
+static void
+off_del(struct group *g, const char *topic, size_t tlen, int32_t partition)
+{
+    int slot;
+    if (!off_find(g, topic, tlen, partition, &slot))
+        return;
+    free(g->offsets[slot].topic);
+    free(g->offsets[slot].metadata);
+    memmove(&g->offsets[slot], &g->offsets[slot + 1], sizeof(*g->offsets) * (size_t)(g->noffsets - slot - 1));
+    g->noffsets--;
+}
+
+/* The internal topic, created on first use. Caller holds mu. */
+static struct topic *
+offsets_topic(struct coord *c)
+{
+    char err[256];
+    const char *keys[] = { "cleanup.policy", "segment.bytes" };
+    const char *vals[] = { "compact", "104857600" };
+    int rc;
+
+    if (c->offsets_topic)
+        return c->offsets_topic;
+    c->offsets_topic = topics_get(c->b->topics, OFFSETS_TOPIC, strlen(OFFSETS_TOPIC));
+    if (c->offsets_topic)
+        return c->offsets_topic;
+    rc = topics_create(c->b->topics, OFFSETS_TOPIC,
+                       c->b->conf->offsets_topic_num_partitions > 0 ? c->b->conf->offsets_topic_num_partitions : 50,
+                       1, 2, keys, vals, 0, 1, &c->offsets_topic, err, sizeof(err));
+    if (rc != 0 && rc != SL_ERR_TOPIC_ALREADY_EXISTS) {
+        SL_ERROR("group", "cannot create %s: %s", OFFSETS_TOPIC, err);
+        return NULL;
+    }
+    if (!c->offsets_topic)
+        c->offsets_topic = topics_get(c->b->topics, OFFSETS_TOPIC, strlen(OFFSETS_TOPIC));
+    return c->offsets_topic;
+}
+
+/* Key v1 (group, topic, partition); value v3 or NULL (tombstone). */
+static void
+add_offset_record(struct rec_builder *rb, struct sl_buf *scratch, struct sl_slice group,
+                  const char *topic, size_t tlen, int32_t partition, int64_t offset,
+                  int32_t epoch, const char *meta, size_t mlen, int64_t ts, int tombstone)
+{
+    struct pr_writer w;
+    size_t klen;
+
+    sl_buf_reset(scratch);
+    pr_writer_init(&w, scratch, 0);
+    pr_write_i16(&w, 1);
+    pr_write_string_len(&w, group.p, group.len);
+    pr_write_string_len(&w, topic, tlen);
+    pr_write_i32(&w, partition);
+    klen = scratch->len;
+    if (!tombstone) {
+        pr_write_i16(&w, 3);
+        pr_write_i64(&w, offset);
+        pr_write_i32(&w, epoch);
+        pr_write_string_len(&w, meta, mlen);
+        pr_write_i64(&w, ts);
+    }
+    rec_builder_add(rb, ts, scratch->data, (int32_t)klen,
+                    tombstone ? NULL : scratch->data + klen,
+                    tombstone ? -1 : (int32_t)(scratch->len - klen), NULL, 0, 0);
+}
+
+/* Append an offsets batch for group; *part = the partition written. */
+static int
+append_offsets(struct coord *c, struct sl_slice group, struct sl_buf *batch, size_t size,
+               struct partition **part)
+{
+    struct topic *t = offsets_topic(c);
+    struct partition *p;
+    int rc;
+
+    *part = NULL;
+    if (!t)
+        return SL_ERR_COORDINATOR_NOT_AVAILABLE;
+    p = topic_partition(t, group_partition_for(c->b->conf, group));
+    if (!p)
+        return SL_ERR_COORDINATOR_NOT_AVAILABLE;
+    rc = plog_append(p->log, batch->data, size, p->leader_epoch, PLOG_APPEND_ASSIGN_OFFSETS,
+                     loop_wall_ms(), NULL);
+    if (rc != 0)
+        return SL_ERR_KAFKA_STORAGE_ERROR;
+    plog_set_high_watermark(p->log, plog_log_end_offset(p->log));
+    *part = p;
+    return 0;
+}
+
+int
+group_commit_check(struct coord *c, struct sl_slice group, struct sl_slice member,
+                   struct sl_slice instance, int instance_null, int32_t generation)
+{
+    struct group *g;
+    struct gmember *m;
+    int err = 0;
+
+    if (group.len == 0)
+        return SL_ERR_INVALID_GROUP_ID;
+    pthread_mutex_lock(&c->mu);
+    g = find_group(c, group, NULL);
+    if (!g) {
+        if (generation < 0 && member.len == 0) {
+            if (!get_or_create_group(c, group))
+                err = SL_ERR_COORDINATOR_NOT_AVAILABLE;
+        } else {
+            err = SL_ERR_UNKNOWN_MEMBER_ID;    /* Kafka: ILLEGAL_GENERATION in newer versions */
+        }
+        goto out;
+    }
+    if (generation < 0 && member.len == 0 && g->state == GS_EMPTY)
+        goto out;     /* a standalone commit (assign() consumers, admin tools) */
+    if (g->state == GS_EMPTY && generation < 0 && member.len == 0)
+        goto out;
+    m = find_member(g, member, NULL);
+    if (!m)
+        err = SL_ERR_UNKNOWN_MEMBER_ID;
+    else if (m->instance && (instance_null || !seq(m->instance, instance)))
+        err = SL_ERR_FENCED_INSTANCE_ID;
+    else if (generation != g->generation)
+        err = SL_ERR_ILLEGAL_GENERATION;
+    else if (g->state == GS_COMPLETING)
+        err = SL_ERR_REBALANCE_IN_PROGRESS;
+    else
+        touch(m);
+out:
+    pthread_mutex_unlock(&c->mu);
+    return err;
+}
+
+struct offset_commit_batch *
+group_commit_begin(struct coord *c, struct sl_slice group)
+{
+    struct offset_commit_batch *ob = calloc(1, sizeof(*ob));
+    if (!ob)
+        return NULL;
+    ob->c = c;
+    sl_buf_init(&ob->buf);
+    pthread_mutex_lock(&c->mu);
+    ob->g = get_or_create_group(c, group);
+    pthread_mutex_unlock(&c->mu);
+    if (!ob->g) {
+        free(ob);
+        return NULL;
+    }
+    rec_builder_begin(&ob->rb, &ob->buf, loop_wall_ms());
+    return ob;
+}
+
+int
+group_commit_add(struct offset_commit_batch *ob, struct sl_slice topic, int32_t partition,
+                 int64_t offset, int32_t leader_epoch, struct sl_slice metadata, int metadata_null,
+                 int64_t now_ms)
+{
+    struct sl_buf scratch = SL_BUF_INIT;
+    struct coord *c = ob->c;
+    int rc;
+
+    if (metadata.len > (size_t)c->b->conf->offset_metadata_max_bytes)
+        return SL_ERR_OFFSET_METADATA_TOO_LARGE;
+    pthread_mutex_lock(&c->mu);
+    rc = off_put(ob->g, (const char *)topic.p, topic.len, partition, offset, leader_epoch,
+                 metadata_null ? "" : (const char *)metadata.p, metadata_null ? 0 : metadata.len, now_ms);
+    pthread_mutex_unlock(&c->mu);
+    if (rc != 0)
+        return SL_ERR_COORDINATOR_NOT_AVAILABLE;
+    add_offset_record(&ob->rb, &scratch, (struct sl_slice){ (const uint8_t *)ob->g->id, strlen(ob->g->id) },
+                      (const char *)topic.p, topic.len, partition, offset, leader_epoch,
+                      metadata_null ? "" : (const char *)metadata.p, metadata_null ? 0 : metadata.len,
+                      now_ms, 0);
+    sl_buf_free(&scratch);
+    ob->n++;
+    return 0;
+}
+
+int
+group_commit_end(struct offset_commit_batch *ob, struct partition **part)
+{
+    int rc = 0;
+    *part = NULL;
+    if (ob->n > 0) {
+        size_t size = rec_builder_finish(&ob->rb, 0, -1, -1, -1);
+        pthread_mutex_lock(&ob->c->mu);
+        rc = size ? append_offsets(ob->c, (struct sl_slice){ (const uint8_t *)ob->g->id, strlen(ob->g->id) },
+                                   &ob->buf, size, part)
+                  : SL_ERR_COORDINATOR_NOT_AVAILABLE;
+        pthread_mutex_unlock(&ob->c->mu);
+    }
+    sl_buf_free(&ob->buf);
+    free(ob);
+    return rc;
+}
+
+int
+group_offset_get(struct coord *c, struct sl_slice group, const char *topic, size_t tlen,
+                 int32_t partition, int64_t *offset, int32_t *leader_epoch, char *mbuf,
+                 size_t mcap, size_t *mlen)
+{
+    struct group *g;
+    int slot, rc = SL_ERR__NOENT;
+
+    pthread_mutex_lock(&c->mu);
+    g = find_group(c, group, NULL);
+    if (g && off_find(g, topic, tlen, partition, &slot)) {
+        struct goffset *o = &g->offsets[slot];
+        size_t n = strlen(o->metadata);
+        *offset = o->offset;
+        *leader_epoch = o->leader_epoch;
+        if (n > mcap)
+            n = mcap;
+        memcpy(mbuf, o->metadata, n);
+        *mlen = n;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+void
+group_offsets_each(struct coord *c, struct sl_slice group,
+                   void (*fn)(void *arg, const char *topic, int32_t partition, int64_t offset,
+                              int32_t epoch, const char *meta),
+                   void *arg)
+{
+    struct group *g;
+    pthread_mutex_lock(&c->mu);
+    g = find_group(c, group, NULL);
+    for (int i = 0; g && i < g->noffsets; i++) {
+        struct goffset *o = &g->offsets[i];
+        fn(arg, o->topic, o->partition, o->offset, o->leader_epoch, o->metadata);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Does any member's consumer subscription name topic? (ConsumerProtocol
+ * subscription: version int16, topics [string], ...) */
+static int
+group_subscribed(struct group *g, const char *topic, size_t tlen)
+{
+    if (!g->protocol_type || strcmp(g->protocol_type, "consumer") != 0)
+        return 0;
+    for (int i = 0; i < g->nmembers; i++) {
+        struct gmember *m = g->members[i];
+        for (int k = 0; k < m->nprotocols; k++) {
+            struct pr_reader r;
+            int32_t n;
+            if (g->protocol && strcmp(m->protocols[k].name, g->protocol) != 0)
+                continue;
+            pr_reader_init(&r, m->protocols[k].meta, m->protocols[k].meta_len, 0);
+            (void)pr_read_i16(&r);
+            if (pr_read_array_len(&r, &n, 100000) != 0)
+                continue;
+            for (int32_t j = 0; j < n; j++) {
+                struct sl_slice s;
+                int null;
+                pr_read_string(&r, &s, &null);
+                if (!r.err && s.len == tlen && memcmp(s.p, topic, tlen) == 0)
+                    return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+int
+group_offset_delete_check(struct coord *c, struct sl_slice group)
+{
+    return group_exists(c, group);
+}
+
+int
+group_offset_delete(struct coord *c, struct sl_slice group, const char *topic, size_t tlen,
+                    int32_t partition)
+{
+    struct group *g;
+    int rc = 0;
+
+    pthread_mutex_lock(&c->mu);
+    g = find_group(c, group, NULL);
+    if (!g) {
+        rc = SL_ERR_GROUP_ID_NOT_FOUND;
+    } else if (g->state != GS_EMPTY && group_subscribed(g, topic, tlen)) {
+        rc = SL_ERR_GROUP_SUBSCRIBED_TO_TOPIC;
+    } else {
+        int slot;
+        if (off_find(g, topic, tlen, partition, &slot)) {
+            struct sl_buf b = SL_BUF_INIT, scratch = SL_BUF_INIT;
+            struct rec_builder rb;
+            struct partition *p;
+            size_t size;
+            rec_builder_begin(&rb, &b, loop_wall_ms());
+            add_offset_record(&rb, &scratch, group, topic, tlen, partition, 0, -1, "", 0,
+                              loop_wall_ms(), 1);
+            size = rec_builder_finish(&rb, 0, -1, -1, -1);
+            if (size && append_offsets(c, group, &b, size, &p) == 0)
+                plog_flush(p->log, INT64_MAX);
+            sl_buf_free(&b);
+            sl_buf_free(&scratch);
+            off_del(g, topic, tlen, partition);
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+/* ---- admin -------------------------------------------------------------------------- */
+
+int
+group_list(struct coord *c, struct group_summary **out, int *n)
+{
+    struct group_summary *v;
+    pthread_mutex_lock(&c->mu);
+    v = calloc((size_t)(c->ngroups ? c->ngroups : 1), sizeof(*v));
+    if (!v) {
+        pthread_mutex_unlock(&c->mu);
+        return SL_ERR__NOMEM;
+    }
+    for (int i = 0; i < c->ngroups; i++) {
+        v[i].id = strdup(c->groups[i]->id);
+        v[i].protocol_type = strdup(c->groups[i]->protocol_type ? c->groups[i]->protocol_type : "");
+        v[i].state = c->groups[i]->state;
+    }
+    *n = c->ngroups;
+    pthread_mutex_unlock(&c->mu);
+    *out = v;
+    return 0;
+}
+
+void
+group_list_free(struct group_summary *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(v[i].id);
+        free(v[i].protocol_type);
+    }
+    free(v);
+}
+
+void
+group_describe(struct coord *c, struct pr_writer *w, int16_t ver, struct sl_slice group)
+{
+    struct group *g;
+
+    pthread_mutex_lock(&c->mu);
+    g = find_group(c, group, NULL);
+    if (!g) {
+        /* Kafka describes an unknown group as Dead with no error */
+        pr_write_i16(w, 0);
+        pr_write_string_len(w, group.p, group.len);
+        pr_write_string(w, "Dead");
+        pr_write_string(w, "");
+        pr_write_string(w, "");
+        pr_write_array_len(w, 0);
+    } else {
+        int stable = g->state == GS_STABLE;
+        pr_write_i16(w, 0);
+        pr_write_string(w, g->id);
+        pr_write_string(w, group_state_name(g->state));
+        pr_write_string(w, g->protocol_type ? g->protocol_type : "");
+        pr_write_string(w, stable && g->protocol ? g->protocol : "");
+        pr_write_array_len(w, g->nmembers);
+        for (int i = 0; i < g->nmembers; i++) {
+            struct gmember *m = g->members[i];
+            const uint8_t *meta = NULL;
+            size_t mlen = 0;
+            for (int k = 0; k < m->nprotocols; k++)
+                if (g->protocol && !strcmp(m->protocols[k].name, g->protocol)) {
+                    meta = m->protocols[k].meta;
+                    mlen = m->protocols[k].meta_len;
+                }
+            pr_write_string(w, m->id);
+            if (ver >= 4)
+                pr_write_string(w, m->instance);
+            pr_write_string(w, m->client_id);
+            pr_write_string(w, m->client_host);
+            pr_write_bytes(w, stable ? meta : NULL, stable ? mlen : 0, 0);
+            pr_write_bytes(w, stable ? m->assignment : NULL, stable ? m->assignment_len : 0, 0);
+            pr_write_empty_tags(w);
+        }
+    }
+    if (ver >= 3)
+        pr_write_i32(w, INT32_MIN);
+    pr_write_empty_tags(w);
+    pthread_mutex_unlock(&c->mu);
+}
+
+int
+group_delete(struct coord *c, struct sl_slice group)
+{
+    struct group *g;
+    int slot, rc = 0;
+
+    pthread_mutex_lock(&c->mu);
+    g = find_group(c, group, &slot);
+    if (!g) {
+        rc = SL_ERR_GROUP_ID_NOT_FOUND;
+    } else if (g->state != GS_EMPTY || g->nmembers > 0) {
+        rc = SL_ERR_NON_EMPTY_GROUP;
+    } else {
+        if (g->noffsets > 0) {
+            struct sl_buf b = SL_BUF_INIT, scratch = SL_BUF_INIT;
+            struct rec_builder rb;
+            struct partition *p;
+            size_t size;
+            rec_builder_begin(&rb, &b, loop_wall_ms());
+            for (int i = 0; i < g->noffsets; i++)
+                add_offset_record(&rb, &scratch, group, g->offsets[i].topic,
+                                  strlen(g->offsets[i].topic), g->offsets[i].partition, 0, -1,
+                                  "", 0, loop_wall_ms(), 1);
+            size = rec_builder_finish(&rb, 0, -1, -1, -1);
+            if (size && append_offsets(c, group, &b, size, &p) == 0)
+                plog_flush(p->log, INT64_MAX);
+            sl_buf_free(&b);
+            sl_buf_free(&scratch);
+        }
+        memmove(&c->groups[slot], &c->groups[slot + 1], sizeof(*c->groups) * (size_t)(c->ngroups - slot - 1));
+        c->ngroups--;
+        group_free(g);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+/* ---- retention of offsets of empty groups ------------------------------------------------ */
+
+static void
+offsets_retention(struct coord *c, int64_t now_wall)
+{
+    int64_t keep = (int64_t)c->b->conf->offsets_retention_minutes * 60000;
+    for (int gi = c->ngroups - 1; gi >= 0; gi--) {
+        struct group *g = c->groups[gi];
+        if (g->state != GS_EMPTY || now_wall - g->empty_since_wall < keep)
+            continue;
+        int all_old = 1;
+        for (int i = 0; i < g->noffsets; i++)
+            if (now_wall - g->offsets[i].commit_ts < keep)
+                all_old = 0;
+        if (!all_old)
+            continue;
+        SL_INFO("group", "%s: offsets expired after %d minutes empty", g->id,
+                c->b->conf->offsets_retention_minutes);
+        pthread_mutex_unlock(&c->mu);
+        group_delete(c, (struct sl_slice){ (const uint8_t *)g->id, strlen(g->id) });
+        pthread_mutex_lock(&c->mu);
+    }
+}
+
+/* ---- loading __consumer_offsets at start ------------------------------------------------- */
+
+static void
+load_record(struct coord *c, const struct rec_record *r)
+{
+    struct pr_reader kr, vr;
+    struct sl_slice group, topic, meta;
+    int16_t kv, vv;
+    int32_t partition, epoch = -1;
+    int64_t offset, ts = 0;
+    int null;
+    struct group *g;
+
+    if (!r->key || r->key_len < 2)
+        return;
+    pr_reader_init(&kr, r->key, (size_t)r->key_len, 0);
+    kv = pr_read_i16(&kr);
+    if (kv != 0 && kv != 1)
+        return;    /* group metadata (v2) is not kept: members rejoin after a restart */
+    pr_read_string(&kr, &group, &null);
+    pr_read_string(&kr, &topic, &null);
+    partition = pr_read_i32(&kr);
+    if (kr.err)
+        return;
+    g = get_or_create_group(c, group);
+    if (!g)
+        return;
+    if (!r->value) {
+        off_del(g, (const char *)topic.p, topic.len, partition);
+        return;
+    }
+    pr_reader_init(&vr, r->value, (size_t)r->value_len, 0);
+    vv = pr_read_i16(&vr);
+    offset = pr_read_i64(&vr);
+    if (vv >= 3)
+        epoch = pr_read_i32(&vr);
+    pr_read_string(&vr, &meta, &null);
+    ts = pr_read_i64(&vr);
+    if (vr.err)
+        return;
+    off_put(g, (const char *)topic.p, topic.len, partition, offset, epoch,
+            null ? "" : (const char *)meta.p, null ? 0 : meta.len, ts);
+}
+
+static void
+load_offsets(struct coord *c)
+{
+    struct topic *t = topics_get(c->b->topics, OFFSETS_TOPIC, strlen(OFFSETS_TOPIC));
+    size_t loaded = 0;
+
+    if (!t)
+        return;
+    c->offsets_topic = t;
+    for (int32_t pi = 0; pi < topic_partition_count(t); pi++) {
+        struct partition *p = topic_partition(t, pi);
+        int64_t off = plog_log_start_offset(p->log);
+        int64_t end = plog_log_end_offset(p->log);
+        while (off < end) {
+            struct plog_slice s;
+            uint8_t *buf;
+            if (plog_read(p->log, off, 1 << 20, end, &s) != 0 || s.len == 0)
+                break;
+            buf = malloc(s.len);
+            if (!buf || plog_slice_copy(&s, buf) != 0) {
+                free(buf);
+                plog_slice_release(&s);
+                break;
+            }
+            plog_slice_release(&s);
+            size_t pos = 0;
+            int64_t next = off;
+            while (pos + REC_HDR_LEN <= s.len) {
+                struct rec_batch_hdr h;
+                if (rec_parse_hdr(buf + pos, s.len - pos, s.len - pos, &h) != 0 ||
+                    rec_batch_size(&h) > s.len - pos)
+                    break;
+                if (!(h.attributes & (REC_ATTR_CODEC_MASK | REC_ATTR_CONTROL))) {
+                    struct rec_iter it;
+                    struct rec_record r;
+                    rec_iter_init(&it, buf + pos + REC_HDR_LEN, rec_batch_size(&h) - REC_HDR_LEN,
+                                  h.record_count);
+                    while (rec_iter_next(&it, &r) == 1) {
+                        load_record(c, &r);
+                        loaded++;
+                    }
+                }
+                next = rec_last_offset(&h) + 1;
+                pos += rec_batch_size(&h);
+            }
+            free(buf);
+            if (next <= off)
+                break;
+            off = next;
+        }
+    }
+    for (int i = 0; i < c->ngroups; i++)
+        c->groups[i]->empty_since_wall = loop_wall_ms();
+    SL_INFO("group", "loaded %zu offset record(s) of %d group(s) from %s", loaded, c->ngroups,
+            OFFSETS_TOPIC);
+}
+
+/* ---- lifecycle -------------------------------------------------------------------------- */
+
+static void *
+ticker_main(void *arg)
+{
+    struct coord *c = arg;
+
+    pthread_mutex_lock(&c->mu);
+    while (!c->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += TICK_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+        if (c->stopping)
+            break;
+        expire(c, mono_now());
+        int64_t wall = loop_wall_ms();
+        if (wall - c->last_retention_check >= c->b->conf->offsets_retention_check_interval_ms) {
+            c->last_retention_check = wall;
+            offsets_retention(c, wall);
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+int
+coord_start(struct coord **out, struct broker *b)
+{
+    struct coord *c = calloc(1, sizeof(*c));
+    if (!c)
+        return SL_ERR__NOMEM;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    c->b = b;
+    c->last_retention_check = loop_wall_ms();
+    load_offsets(c);
+    if (pthread_create(&c->ticker, NULL, ticker_main, c) != 0) {
+        topic_put(c->offsets_topic);
+        free(c);
+        return SL_ERR__NOMEM;
+    }
+    *out = c;
+    return 0;
+}
+
+void
+coord_loop_stopping(struct coord *c, struct loop *l)
+{
+    pthread_mutex_lock(&c->mu);
+    for (int gi = 0; gi < c->ngroups; gi++) {
+        struct group *g = c->groups[gi];
+        for (int i = 0; i < g->nmembers; i++) {
+            struct gmember *m = g->members[i];
+            if (m->join && m->join->l == l) {
+                finish_join(m->join, g, SL_ERR_COORDINATOR_NOT_AVAILABLE, m->id, 0);
+                m->join = NULL;
+            }
+            if (m->sync && m->sync->l == l) {
+                finish_sync(m->sync, g, SL_ERR_COORDINATOR_NOT_AVAILABLE, NULL, 0);
+                m->sync = NULL;
+            }
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+void
+coord_stop(struct coord *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->stopping = 1;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->ticker, NULL);
+    for (int i = 0; i < c->ngroups; i++)
+        group_free(c->groups[i]);
+    free(c->groups);
+    topic_put(c->offsets_topic);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
+    free(c);
+}
