@@ -29,6 +29,7 @@ static const struct api_def table[PR_API__NUM] = {
     [PR_API_LIST_GROUPS]               = { 0, 4, 3, api_list_groups },
     [PR_API_DESCRIBE_GROUPS]           = { 0, 5, 5, api_describe_groups },
     [PR_API_DELETE_GROUPS]             = { 0, 2, 2, api_delete_groups },
+    [PR_API_INIT_PRODUCER_ID]          = { 0, 4, 2, api_init_producer_id },
     [PR_API_CREATE_TOPICS]             = { 0, 4, 5, api_create_topics },
     [PR_API_DELETE_TOPICS]             = { 0, 3, 4, api_delete_topics },
     [PR_API_DESCRIBE_CONFIGS]          = { 0, 3, 4, api_describe_configs },

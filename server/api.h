@@ -53,6 +53,6 @@ api_handler_fn api_produce, api_fetch, api_list_offsets, api_metadata, api_api_v
     api_alter_configs, api_incremental_alter_configs, api_describe_cluster,
     api_find_coordinator, api_join_group, api_sync_group, api_heartbeat, api_leave_group,
     api_offset_commit, api_offset_fetch, api_offset_delete, api_list_groups,
-    api_describe_groups, api_delete_groups;
+    api_describe_groups, api_delete_groups, api_init_producer_id;
 
 #endif

@@ -21,6 +21,7 @@
 #include "server/produce.h"
 #include "storage/err.h"
 #include "storage/log.h"
+#include "storage/codec.h"
 #include "storage/record.h"
 
 #define MAX_TOPICS      10000
@@ -36,7 +37,7 @@ struct produce_op {
 /* Check one partition's records; 0 or a wire error. */
 static int
 check_batch(const struct req_ctx *ctx, const struct sl_topic_conf *tc, const uint8_t *rec,
-            size_t len, int64_t now_ms)
+            size_t len, int64_t now_ms, struct sl_buf *scratch)
 {
     struct rec_batch_hdr h;
     int rc;
@@ -51,8 +52,10 @@ check_batch(const struct req_ctx *ctx, const struct sl_topic_conf *tc, const uin
         return SL_ERR_CORRUPT_MESSAGE;
     if (rec_batch_size(&h) != len)
         return SL_ERR_INVALID_RECORD;      /* v3+: exactly one batch */
-    if ((rc = rec_validate_batch(rec, len)) != 0)
-        return rc;
+    /* full validation, compressed payloads decoded (bounded) and dropped */
+    if ((rc = codec_validate_batch(rec, len, (size_t)tc->max_message_bytes > len ? (size_t)tc->max_message_bytes : len,
+                                   scratch)) != 0)
+        return rc == SL_ERR__NOMEM ? SL_ERR_KAFKA_STORAGE_ERROR : rc;
     if (h.attributes & REC_ATTR_CONTROL)
         return SL_ERR_INVALID_RECORD;
     if (h.attributes & REC_ATTR_TRANSACTIONAL)
@@ -70,6 +73,32 @@ check_batch(const struct req_ctx *ctx, const struct sl_topic_conf *tc, const uin
              h.base_timestamp - now_ms > d))
             return SL_ERR_INVALID_TIMESTAMP;
     }
+    return 0;
+}
+
+/* Topic compression.type is a codec (or uncompressed): re-encode the batch
+ * when the producer used another one. data and len then point into the
+ * loop's reusable buffer. */
+static int
+recompress(struct loop_ctx *lc, const struct sl_topic_conf *tc, uint8_t **data, size_t *len)
+{
+    static const int codec_of[] = {
+        [SL_COMPRESSION_UNCOMPRESSED] = REC_CODEC_NONE, [SL_COMPRESSION_GZIP] = REC_CODEC_GZIP,
+        [SL_COMPRESSION_SNAPPY] = REC_CODEC_SNAPPY, [SL_COMPRESSION_LZ4] = REC_CODEC_LZ4,
+        [SL_COMPRESSION_ZSTD] = REC_CODEC_ZSTD,
+    };
+    int want = codec_of[tc->compression_type];
+    int rc;
+
+    if ((rec_get_u16(*data + REC_OFF_ATTRIBUTES) & REC_ATTR_CODEC_MASK) == want)
+        return 0;
+    sl_buf_reset(&lc->recompress_out);
+    rc = codec_recompress_batch(*data, *len, want, CODEC_LEVEL_DEFAULT, &lc->recompress_out,
+                                &lc->codec_scratch, (size_t)tc->max_message_bytes * 4);
+    if (rc != 0)
+        return rc == SL_ERR__NOMEM ? SL_ERR_KAFKA_STORAGE_ERROR : rc;
+    *data = lc->recompress_out.data;
+    *len = lc->recompress_out.len;
     return 0;
 }
 
@@ -136,13 +165,26 @@ api_produce(struct req_ctx *ctx)
             else if (rec_null)
                 err = SL_ERR_INVALID_RECORD;
             else
-                err = check_batch(ctx, &tc, rec.p, rec.len, now);
+                err = check_batch(ctx, &tc, rec.p, rec.len, now, &ctx->lc->codec_scratch);
             if (err == 0) {
                 int flags = PLOG_APPEND_ASSIGN_OFFSETS;
+                uint8_t *data = (uint8_t *)rec.p;
+                size_t dlen = rec.len;
                 if (tc.message_timestamp_type == SL_TS_LOG_APPEND_TIME)
                     flags |= PLOG_APPEND_LOG_APPEND_TIME;
-                err = plog_append(p->log, (uint8_t *)rec.p, rec.len, p->leader_epoch, flags, now, &ai);
-                if (err == 0) {
+                if (tc.compression_type != SL_COMPRESSION_PRODUCER) {
+                    err = recompress(ctx->lc, &tc, &data, &dlen);
+                    if (err)
+                        goto appended;
+                }
+                err = plog_append(p->log, data, dlen, p->leader_epoch, flags, now, &ai);
+                if (err == SL_ERR_DUPLICATE_SEQUENCE_NUMBER) {
+                    err = 0;    /* a retry of an appended batch: its original offsets */
+                    ai.log_append_time = -1;
+                } else if (err == SL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER ||
+                           err == SL_ERR_INVALID_PRODUCER_EPOCH) {
+                    /* refused, nothing appended */
+                } else if (err == 0) {
                     /* single broker: the high watermark is the log end */
                     plog_set_high_watermark(p->log, plog_log_end_offset(p->log));
                     appended = 1;
@@ -155,6 +197,7 @@ api_produce(struct req_ctx *ctx)
                         err = SL_ERR_KAFKA_STORAGE_ERROR;
                 }
             }
+appended:
             if (err)
                 any_err = 1;
             if (p)

@@ -126,6 +126,8 @@ on_loop_stop(struct loop *l, int idx, void *arg)
     free(lc->dirty);
     free(lc->dirty_topics);
     free(lc->scratch);
+    sl_buf_free(&lc->codec_scratch);
+    sl_buf_free(&lc->recompress_out);
     lc->dirty = NULL;
     lc->dirty_topics = NULL;
     lc->scratch = NULL;
@@ -209,6 +211,7 @@ broker_start(struct broker **out, struct sl_conf *conf)
         return SL_ERR__NOMEM;
     b->conf = conf;
     b->node_id = conf->broker_id < 0 ? 0 : conf->broker_id;
+    b->next_pid = -1;
     pthread_mutex_init(&b->hk_mu, NULL);
     pthread_cond_init(&b->hk_cv, NULL);
     if ((rc = topics_open(&b->topics, conf)) != 0) {

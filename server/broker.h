@@ -25,6 +25,7 @@
 #include "server/loop.h"
 #include "server/net.h"
 #include "server/topic.h"
+#include "storage/buf.h"
 
 struct broker;
 struct coord;
@@ -45,7 +46,9 @@ struct loop_ctx {
     int                nparked;
     struct loop_task   wake_task;
     int                wake_pending; /* atomic */
-    /* reusable decode scratch (per loop, so the hot path does not allocate) */
+    /* reusable buffers (per loop, so the hot path does not allocate) */
+    struct sl_buf      codec_scratch;  /* decompressed records while validating */
+    struct sl_buf      recompress_out; /* batches re-encoded for compression.type */
     void              *scratch;
     size_t             scratch_cap;
 };
@@ -63,6 +66,8 @@ struct broker {
     pthread_t          housekeeper;
     int                stopping;     /* atomic */
     uint64_t           append_seq;   /* atomic: bumped by every append */
+    int64_t            next_pid;     /* producer ids (api_init_producer_id.c) */
+    int64_t            pid_block_end;
     pthread_mutex_t    hk_mu;
     pthread_cond_t     hk_cv;
 };

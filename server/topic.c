@@ -698,6 +698,8 @@ topics_housekeeping(struct topics *reg, int64_t now_ms)
                 continue;
             plog_maybe_flush(part->log, now_ms);
             if (retention)
+                plog_expire_producers(part->log, now_ms - reg->conf->producer_id_expiration_ms);
+            if (retention)
                 plog_enforce_retention(part->log, now_ms, NULL);
             if (checkpoint)
                 plog_checkpoint(part->log);

@@ -19,9 +19,12 @@
  * costs at most about 2 * (out->len + max_out) of buffer (sl_buf doubles).
  * Declared sizes (a snappy length prefix, an LZ4/zstd content size) are
  * checked against max_out before anything is reserved for them. Beyond the
- * output buffer, the codec libraries keep their own bounded state (zstd: a
- * window buffer, at most 128 MiB by the library's default window limit,
- * the limit Kafka's own zstd-jni decoder applies).
+ * output buffer, the codec libraries keep their own state: small for gzip,
+ * snappy (none) and lz4 (<= 4 MiB block buffers); for a zstd frame without
+ * a content size, a window buffer of the declared window (at most 128 MiB,
+ * the library default limit that Kafka's zstd-jni decoder also applies;
+ * malloc'ed, touched only as far as output is actually produced).
+ * Contexts are created per call (no global state; thread-safe).
  *
  * Errors: 0; SL_ERR_CORRUPT_MESSAGE for malformed, truncated or oversized
  * input; SL_ERR_INVALID_RECORD for records whose offset deltas are not
@@ -77,8 +80,10 @@ int codec_validate_batch(const uint8_t *batch, size_t size, size_t max_uncompres
 /* Append to out a copy of the batch whose records are re-encoded with
  * new_codec (REC_CODEC_NONE = uncompressed) at level: header fields are kept
  * except the attributes' codec bits, the length and the CRC. The input is
- * validated first (codec_validate_batch). scratch as above. Recompressing
- * to NONE and back from NONE reproduces an uncompressed batch byte for byte. */
+ * validated first (codec_validate_batch). scratch as above; batch must not
+ * live in out or scratch, and out != scratch (SL_ERR__INVALID_ARG). On error
+ * out->len is restored. Recompressing to NONE and back from NONE reproduces
+ * an uncompressed batch byte for byte. */
 int codec_recompress_batch(const uint8_t *batch, size_t size, int new_codec, int level,
                            struct sl_buf *out, struct sl_buf *scratch,
                            size_t max_uncompressed);

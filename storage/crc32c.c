@@ -33,7 +33,7 @@ crc_init(void)
     }
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    crc_hw = __builtin_cpu_supports("sse4.2");
+    crc_hw = __builtin_cpu_supports("sse4.2") != 0;
 #endif
 }
 

@@ -28,6 +28,7 @@
 #include "storage/fsio.h"
 #include "storage/log.h"
 #include "storage/plog.h"
+#include "storage/pstate.h"
 #include "storage/segment.h"
 
 #define CKPT_NAME   "sluice.checkpoint"
@@ -56,6 +57,7 @@ struct plog {
     int64_t             last_flush_ms;
     struct epoch_entry *epochs;
     int                 nepochs, epochs_cap;
+    struct pstate       producers;     /* idempotent producer state */
 };
 
 void
@@ -293,6 +295,7 @@ epochs_truncate_from(struct plog *log, int64_t offset)
 
 /* ---- open / close ---------------------------------------------------- */
 
+
 static int
 cmp_i64(const void *a, const void *b)
 {
@@ -360,6 +363,137 @@ list_segments(const char *dir, int64_t **bases, int *n)
     if (*n > 1)
         qsort(*bases, (size_t)*n, sizeof(int64_t), cmp_i64);
     return 0;
+}
+
+/* ---- producer state -------------------------------------------------- */
+
+/* Offsets of the .snapshot files in dir, sorted ascending. */
+static int
+list_snapshots(const char *dir, int64_t **out, int *n)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int cap = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (!d)
+        return sl_err_from_errno(errno);
+    while ((de = readdir(d)) != NULL) {
+        int64_t off;
+        if (!parse_seg_name(de->d_name, ".snapshot", &off))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            int64_t *nb = realloc(*out, sizeof(int64_t) * (size_t)cap);
+            if (!nb) {
+                closedir(d);
+                return SL_ERR__NOMEM;
+            }
+            *out = nb;
+        }
+        (*out)[(*n)++] = off;
+    }
+    closedir(d);
+    if (*n > 1)
+        qsort(*out, (size_t)*n, sizeof(int64_t), cmp_i64);
+    return 0;
+}
+
+static void
+snapshot_path(const struct plog *log, int64_t off, char *out, size_t len)
+{
+    snprintf(out, len, "%s/%020lld.snapshot", log->dir, (long long)off);
+}
+
+/* Feed every batch header from offset `from` to the LEO into the state. */
+static int
+replay_producers(struct plog *log, int64_t from)
+{
+    int i = segs_floor(log, from);
+    int rc = 0;
+
+    for (i = i < 0 ? 0 : i; i < log->nsegs; i++) {
+        struct seg *s = log->segs[i];
+        struct rec_batch_hdr h;
+        int64_t pos;
+        rc = seg_find_batch(s, &log->cfg, from, &pos, &h);
+        if (rc == SL_ERR__NOENT) {
+            rc = 0;
+            continue;
+        }
+        if (rc != 0)
+            return rc;
+        for (;;) {
+            if (h.producer_id >= 0 && !(h.attributes & REC_ATTR_CONTROL) && h.base_offset >= from &&
+                (rc = pstate_update(&log->producers, &h)) != 0)
+                return rc;
+            pos += (int64_t)rec_batch_size(&h);
+            if (pos >= s->size)
+                break;
+            if ((rc = seg_read_hdr(s, pos, &h)) != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* Rebuild the producer state from the newest usable snapshot plus the log
+ * after it; drop snapshots past the log end (truncated away). */
+static int
+rebuild_producers(struct plog *log)
+{
+    int64_t *snaps, leo = atomic_load(&log->leo), from = log->segs[0]->base;
+    int n, rc;
+
+    pstate_clear(&log->producers);
+    if ((rc = list_snapshots(log->dir, &snaps, &n)) != 0)
+        return rc;
+    for (int i = n - 1; i >= 0; i--) {
+        char path[PATH_MAX];
+        snapshot_path(log, snaps[i], path, sizeof(path));
+        if (snaps[i] > leo) {
+            unlink(path);
+            continue;
+        }
+        if (pstate_read_snapshot(&log->producers, path) == 0) {
+            from = snaps[i];
+            break;
+        }
+        SL_WARN("plog", "%s: unreadable producer snapshot, ignoring it", path);
+        unlink(path);
+    }
+    free(snaps);
+    return replay_producers(log, from);
+}
+
+/* Snapshot the state as of the LEO; keep only the two newest snapshots. */
+static void
+snapshot_producers(struct plog *log)
+{
+    int64_t *snaps;
+    int n;
+
+    if (log->producers.n == 0)
+        return;
+    if (pstate_write_snapshot(&log->producers, log->dir, atomic_load(&log->leo)) != 0)
+        return;
+    if (list_snapshots(log->dir, &snaps, &n) != 0)
+        return;
+    for (int i = 0; i < n - 2; i++) {
+        char path[PATH_MAX];
+        snapshot_path(log, snaps[i], path, sizeof(path));
+        unlink(path);
+    }
+    free(snaps);
+}
+
+void
+plog_expire_producers(struct plog *log, int64_t cutoff_ts)
+{
+    pthread_mutex_lock(&log->mu);
+    pstate_expire(&log->producers, cutoff_ts);
+    pthread_mutex_unlock(&log->mu);
 }
 
 static int
@@ -447,6 +581,7 @@ plog_open(struct plog **out, const char *dir, const struct plog_config *cfg,
         return SL_ERR__NOMEM;
     }
     pthread_mutex_init(&log->mu, NULL);
+    pstate_init(&log->producers);
     log->cfg = *cfg;
     cfg_sanitize(&log->cfg);
     log->last_flush_ms = wall_ms();
@@ -531,6 +666,8 @@ plog_open(struct plog **out, const char *dir, const struct plog_config *cfg,
     if (epochs_truncate_from(log, leo))
         write_epochs(log);
     rep->segments = log->nsegs;
+    if ((rc = rebuild_producers(log)) != 0)
+        SL_WARN("plog", "%s: producer state not rebuilt: %s", dir, sl_strerror(rc));
 
     if ((rc = write_checkpoint(log, 0)) != 0)
         goto fail;
@@ -550,6 +687,7 @@ plog_free(struct plog *log)
     free(log->segs);
     free(log->epochs);
     free(log->dir);
+    pstate_free(&log->producers);
     pthread_mutex_destroy(&log->mu);
     free(log);
 }
@@ -573,6 +711,8 @@ plog_close(struct plog *log)
         pthread_mutex_lock(&log->mu);
         if (rc == 0)
             rc = seg_deactivate(active_seg(log));
+        if (rc == 0)
+            snapshot_producers(log);
         if (rc == 0)
             rc = write_checkpoint(log, 1);
         pthread_mutex_unlock(&log->mu);
@@ -611,6 +751,7 @@ roll(struct plog *log, int64_t now_ms)
         seg_activate(old, &log->cfg);
         return rc;
     }
+    snapshot_producers(log);
     SL_DEBUG("plog", "%s: rolled new segment at %lld", log->dir, (long long)base);
     return 0;
 }
@@ -640,13 +781,29 @@ plog_append(struct plog *log, uint8_t *buf, size_t len, int32_t leader_epoch, in
             rc = SL_ERR__CORRUPT;
             goto out;
         }
+        if ((flags & PLOG_APPEND_ASSIGN_OFFSETS) && h.producer_id >= 0 &&
+            !(h.attributes & REC_ATTR_CONTROL)) {
+            int64_t df, dl;
+            rc = pstate_check(&log->producers, &h, &df, &dl);
+            if (rc == SL_ERR_DUPLICATE_SEQUENCE_NUMBER) {
+                ai.first_offset = df;
+                ai.last_offset = dl;
+                ai.batches = 1;
+                pthread_mutex_unlock(&log->mu);
+                if (info)
+                    *info = ai;
+                return rc;
+            }
+            if (rc != 0)
+                goto out;
+        }
         if (flags & PLOG_APPEND_ASSIGN_OFFSETS) {
             rec_set_base_offset(buf + off, next);
             rec_set_leader_epoch(buf + off, leader_epoch);
             h.base_offset = next;
             h.leader_epoch = leader_epoch;
-        } else if (h.base_offset < next) {
-            rc = SL_ERR__INVALID_ARG;    /* a follower must append at the end */
+        } else if (h.base_offset != next) {
+            rc = SL_ERR__INVALID_ARG;    /* a follower appends exactly at the end */
             goto out;
         }
         if (flags & PLOG_APPEND_LOG_APPEND_TIME) {
@@ -710,6 +867,8 @@ plog_append(struct plog *log, uint8_t *buf, size_t len, int32_t leader_epoch, in
             rec_parse_hdr(buf + off, len - off, len - off, &h);
             if (epochs_add(log, h.leader_epoch, h.base_offset) > 0)
                 changed = 1;
+            if (h.producer_id >= 0 && !(h.attributes & REC_ATTR_CONTROL))
+                pstate_update(&log->producers, &h);
             off += rec_batch_size(&h);
         }
         if (changed)
@@ -891,9 +1050,25 @@ out:
     return rc;
 }
 
+/* Offset of the first record of the batch at pos whose timestamp is ts (the
+ * batch's max): exact for uncompressed batches, the last offset otherwise. */
+static int64_t
+record_with_timestamp(struct seg *s, int64_t pos, const struct rec_batch_hdr *h, int64_t ts)
+{
+    int64_t off, found;
+    if ((h->attributes & (REC_ATTR_LOG_APPEND_TIME | REC_ATTR_CODEC_MASK)) == REC_ATTR_LOG_APPEND_TIME)
+        return h->base_offset;
+    if (h->attributes & REC_ATTR_CODEC_MASK)
+        return rec_last_offset(h);
+    if (batch_first_at_or_after(s, pos, h, ts, &off, &found) != 0)
+        return rec_last_offset(h);
+    return off;
+}
+
 int
 plog_max_timestamp(struct plog *log, int64_t *offset, int64_t *ts)
 {
+    struct seg *best = NULL;
     int rc = 0;
 
     *offset = -1;
@@ -906,7 +1081,15 @@ plog_max_timestamp(struct plog *log, int64_t *offset, int64_t *ts)
         if (o >= 0 && t > *ts) {
             *ts = t;
             *offset = o;
+            best = log->segs[i];
         }
+    }
+    if (rc == 0 && best) {
+        /* the index knows the batch; find the record inside it */
+        int64_t pos;
+        struct rec_batch_hdr h;
+        if (seg_find_batch(best, &log->cfg, *offset, &pos, &h) == 0)
+            *offset = record_with_timestamp(best, pos, &h, *ts);
     }
     pthread_mutex_unlock(&log->mu);
     return rc;
@@ -978,6 +1161,7 @@ plog_truncate_to(struct plog *log, int64_t offset)
             atomic_store(&log->recovery_point, leo);
         if (epochs_truncate_from(log, leo))
             write_epochs(log);
+        rebuild_producers(log);
     }
     rc = write_checkpoint(log, 0);
 out:

@@ -173,6 +173,16 @@ int plog_latest_epoch(struct plog *log, int32_t *epoch, int64_t *start_offset);
  * epoch <= the one asked. (-1, -1) if unknown. */
 int plog_epoch_end_offset(struct plog *log, int32_t epoch, int32_t *end_epoch, int64_t *end_offset);
 
+/* Idempotent producers: a leader append (ASSIGN_OFFSETS) of a batch with a
+ * producer id is checked against the partition's producer state first
+ * (storage/pstate.h): a retry of one of the producer's last 5 batches
+ * returns SL_ERR_DUPLICATE_SEQUENCE_NUMBER with info->first/last_offset set
+ * to where it was appended (the caller answers success with them); a gap
+ * or an old epoch returns SL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER or
+ * SL_ERR_INVALID_PRODUCER_EPOCH. The state survives restarts (snapshots
+ * plus replay). Forget producers last seen before cutoff_ts: */
+void plog_expire_producers(struct plog *log, int64_t cutoff_ts);
+
 /* Delete the log directory and everything in it (after plog_close or on
  * an unopened dir). */
 int plog_destroy_dir(const char *dir);

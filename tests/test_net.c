@@ -1117,3 +1117,97 @@ Test(net, bind_failure_reported)
     cr_assert_neq(net_server_start(&s2, &c2, &th), 0);
     cr_assert_null(s2);
 }
+
+static void
+cli_reset(int fd)
+{
+    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(fd);                              /* sends RST */
+}
+
+Test(net, reset_while_output_queued_or_request_partial)
+{
+    struct net_config cfg = { .nloops = 1, .max_conn_out_bytes = 64 << 10, .sndbuf = 16 << 10 };
+    start(&cfg);
+    int other = cli_connect();
+    /* reset with output queued: the write side sees the error */
+    int slow = cli_connect_buf(16 << 10);
+    struct sl_buf b = SL_BUF_INIT;
+    for (uint32_t i = 0; i < 100; i++)
+        frame_u32(&b, i, 'B', 32 << 10);
+    cli_send_buf(slow, &b);
+    cr_assert(wait_for(stats_paused, NULL, WAIT_MS));
+    cli_reset(slow);
+    /* reset in the middle of a request: the read side sees it */
+    int half = cli_connect();
+    echo_roundtrip(half, 1);
+    frame(&b, 2, 'E', "abcdef", 6);
+    cli_send(half, b.data, b.len - 3);
+    sl_buf_reset(&b);
+    cli_reset(half);
+    cr_assert(wait_for(conn_count_is, (void *)1, WAIT_MS));
+    cr_assert(wait_for(stats_no_zombies, NULL, WAIT_MS));
+    echo_roundtrip(other, 3);
+    close(other);
+    sl_buf_free(&b);
+}
+
+Test(net, file_shorter_than_promised_closes_connection)
+{
+    make_file(4096);
+    struct net_config cfg = { .nloops = 1 };
+    start(&cfg);
+    int other = cli_connect();
+    int fd = cli_connect();
+    struct sl_buf b = SL_BUF_INIT;
+    uint8_t pl[8] = { 0, 0, 0x0f, 0xa0, 0, 0, 0x10, 0 };   /* pos 4000, len 4096 */
+    frame(&b, 1, 'F', pl, 8);
+    cli_send_buf(fd, &b);
+    cr_assert(cli_is_closed(fd));           /* after "HEAD" + 96 bytes: never a short frame */
+    close(fd);
+    struct at_least al = { &g_releases, 3 };
+    cr_assert(wait_for(at_least, &al, WAIT_MS));
+    echo_roundtrip(other, 2);
+    close(other);
+    sl_buf_free(&b);
+}
+
+static void *
+client_thread(void *arg)
+{
+    int fd = cli_connect();
+    uint32_t base = (uint32_t)(intptr_t)arg * 100000;
+    struct sl_buf b = SL_BUF_INIT;
+    for (uint32_t round = 0; round < 50; round++) {
+        for (uint32_t k = 0; k < 8; k++)         /* 8 pipelined, one parked */
+            frame(&b, base + round * 8 + k, k == 3 ? 'W' : 'E', "hello", 5);
+        frame(&b, base + round * 8 + 8, 'R', NULL, 0);
+        cli_send_buf(fd, &b);
+        for (uint32_t k = 0; k < 9; k++) {
+            size_t len;
+            uint8_t *p = cli_resp(fd, base + round * 8 + k, &len);
+            free(p);
+        }
+    }
+    close(fd);
+    sl_buf_free(&b);
+    return NULL;
+}
+
+Test(net, concurrent_clients_on_several_loops)
+{
+    enum { T = 8 };
+    struct net_config cfg = { .nloops = 3 };
+    start(&cfg);
+    pthread_t t[T];
+    for (intptr_t i = 0; i < T; i++)
+        pthread_create(&t[i], NULL, client_thread, (void *)i);
+    for (int i = 0; i < T; i++)
+        pthread_join(t[i], NULL);
+    cr_assert(wait_for(conn_count_is, (void *)0, WAIT_MS));
+    struct net_stats st;
+    net_server_stats(g_srv, &st);
+    cr_assert_eq(st.accepted, T);
+    cr_assert_eq(st.requests, T * 50 * 9);
+}

@@ -48,6 +48,7 @@ open_at(const char *dir, struct plog_open_report *rep)
     struct plog_config cfg;
     struct plog *log = NULL;
     pt_config(&cfg, SEG16K);
+    cfg.segment_index_bytes = 64 * 1024;   /* the tests copy whole dirs: keep files small */
     int rc = plog_open(&log, dir, &cfg, rep);
     cr_assert_eq(rc, 0, "plog_open(%s): %d (%s)", dir, rc, sl_strerror(rc));
     return log;
@@ -360,12 +361,16 @@ Test(recovery, truncated_tail_at_many_positions)
         check_prefix(log, t->off[k]);
         cr_assert_eq(tmpdir_file_size(path), (long long)t->pos[k], "torn bytes cut off the file");
         append_and_recheck(log);
-        /* and again after a clean stop */
-        cr_assert_eq(plog_close(log), 0);
-        log = open_at(work, &rep);
-        cr_assert_eq(rep.clean, 1);
-        check_prefix(log, t->off[k] + 3);
-        cr_assert_eq(plog_close(log), 0);
+        if (c % 8 == 0) {
+            /* and again after a clean stop (every 8th cut: each costs fsyncs) */
+            cr_assert_eq(plog_close(log), 0);
+            log = open_at(work, &rep);
+            cr_assert_eq(rep.clean, 1);
+            check_prefix(log, t->off[k] + 3);
+            cr_assert_eq(plog_close(log), 0);
+        } else {
+            plog_abandon(log);
+        }
         cr_assert_eq(tmpdir_remove(work), 0);
     }
     free(t);
@@ -384,7 +389,7 @@ Test(recovery, bit_flips_in_tail_end_log_before_flipped_batch)
     scan_tail(golden, t);
     size_t size = t->pos[t->n];
 
-    for (int it = 0; it < 120; it++) {
+    for (int it = 0; it < 100; it++) {
         struct plog_open_report rep;
         size_t q, k;
         /* bytes the CRC covers, plus magic and the CRC itself: the flip
@@ -414,9 +419,11 @@ Test(recovery, bit_flips_in_tail_end_log_before_flipped_batch)
         check_prefix(log, t->off[k]);
         append_and_recheck(log);
         plog_abandon(log);
-        log = open_at(work, &rep);
-        check_prefix(log, t->off[k] + 3);
-        cr_assert_eq(plog_close(log), 0);
+        if (it % 8 == 0) {
+            log = open_at(work, &rep);
+            check_prefix(log, t->off[k] + 3);
+            cr_assert_eq(plog_close(log), 0);
+        }
         cr_assert_eq(tmpdir_remove(work), 0);
     }
     free(t);
