@@ -228,6 +228,7 @@ broker_start(struct broker **out, struct sl_conf *conf)
     nc.max_connections = conf->max_connections;
     nc.max_request_bytes = (size_t)conf->socket_request_max_bytes;
     nc.idle_close_ms = conf->connections_max_idle_ms;
+    nc.max_queued_bytes = conf->queued_max_request_bytes;
     nc.sndbuf = conf->socket_send_buffer_bytes > 0 ? conf->socket_send_buffer_bytes : 0;
     nc.rcvbuf = conf->socket_receive_buffer_bytes > 0 ? conf->socket_receive_buffer_bytes : 0;
     b->nloops = nc.nloops > 0 ? nc.nloops : 1;

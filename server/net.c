@@ -99,6 +99,7 @@ struct conn {
     uint8_t           *c_rbuf;
     size_t             c_rlen;
     size_t             c_rcap;
+    size_t             c_charged;         /* c_rcap counted in s_queued */
 
     struct resp       *c_head, *c_tail;
     size_t             c_out;             /* completed, unsent bytes */
@@ -113,6 +114,7 @@ struct conn {
     unsigned           c_in_resume:1;
     unsigned           c_in_grave:1;
     unsigned           c_in_close_cb:1;
+    unsigned           c_mem_wait:1;      /* waiting for queued.max.request.bytes room */
     int64_t            c_last_io;
     void              *c_user;
     char               c_peer[64];
@@ -157,6 +159,7 @@ struct net_server {
     unsigned           s_rr;              /* acceptor only */
     int64_t            s_last_reject_log; /* acceptor only */
     atomic_int_fast64_t s_conns;
+    atomic_int_fast64_t s_queued;         /* bytes of request buffers above the initial size */
     atomic_uint_fast64_t s_rejected;
     pthread_mutex_t    s_mu;
     pthread_cond_t     s_cv;
@@ -167,6 +170,7 @@ struct net_server {
 static atomic_uint_fast64_t net_next_conn_id = 1;
 
 static void conn_shut(struct conn *c, const char *why);
+static void conn_charge(struct conn *c, size_t rcap);
 static void conn_write(struct conn *c);
 static void conn_update_interest(struct conn *c);
 static void conn_check_resume(struct conn *c);
@@ -543,6 +547,7 @@ conn_destroy(struct conn *c)
     } else {
         stat_sub(&w->w_zombies, 1);
     }
+    conn_charge(c, 0);
     free(c->c_rbuf);
     free(c);
 }
@@ -595,6 +600,7 @@ conn_shut(struct conn *c, const char *why)
     c->c_want_write = 0;
     c->c_mask = 0;
     if (!c->c_dispatching) {
+        conn_charge(c, 0);
         free(c->c_rbuf);
         c->c_rbuf = NULL;
         c->c_rlen = c->c_rcap = 0;
@@ -621,7 +627,7 @@ conn_update_interest(struct conn *c)
 {
     if (c->c_closed)
         return;
-    int mask = (c->c_paused ? 0 : LOOP_READABLE) | (c->c_want_write ? LOOP_WRITABLE : 0);
+    int mask = (c->c_paused || c->c_mem_wait ? 0 : LOOP_READABLE) | (c->c_want_write ? LOOP_WRITABLE : 0);
     if (mask == c->c_mask)
         return;
     if (loop_mod_fd(c->c_w->w_loop, c->c_fd, mask) != 0) {
@@ -685,6 +691,28 @@ conn_check_size(struct conn *c, uint32_t size)
 }
 
 
+/* Account c's read buffer (beyond the initial size every connection has)
+ * against queued.max.request.bytes. */
+static void
+conn_charge(struct conn *c, size_t rcap)
+{
+    size_t charge = rcap > NET_RBUF_INIT ? rcap : 0;
+    atomic_fetch_add(&c->c_w->w_s->s_queued, (int_fast64_t)charge - (int_fast64_t)c->c_charged);
+    c->c_charged = charge;
+}
+
+/* May c grow its buffer to want bytes? Always when no other connection
+ * holds request memory, so one request larger than the limit still goes. */
+static int
+conn_may_grow(const struct conn *c, size_t want)
+{
+    struct net_server *s = c->c_w->w_s;
+    int64_t limit = s->s_cfg.max_queued_bytes;
+    int64_t others = (int64_t)atomic_load(&s->s_queued) - (int64_t)c->c_charged;
+    return limit <= 0 || want <= NET_RBUF_INIT || others <= 0 || others + (int64_t)want <= limit;
+}
+
+
 /* Dispatch every whole frame in the buffer (until paused or closed), then
  * compact and size the buffer for the next frame. */
 static void
@@ -713,6 +741,7 @@ conn_process(struct conn *c)
     }
     c->c_dispatching = 0;
     if (c->c_closed) {
+        conn_charge(c, 0);
         free(c->c_rbuf);
         c->c_rbuf = NULL;
         c->c_rlen = c->c_rcap = 0;
@@ -734,6 +763,25 @@ conn_process(struct conn *c)
         want = need;                            /* grow to hold the frame */
     else if (c->c_rcap > NET_RBUF_KEEP && need <= NET_RBUF_INIT && c->c_rlen <= NET_RBUF_INIT)
         want = NET_RBUF_INIT;                   /* shrink after a big one */
+    if (want > c->c_rcap && !conn_may_grow(c, want)) {
+        /* no room under queued.max.request.bytes: stop reading, retry soon */
+        struct net_worker *w = c->c_w;
+        if (!c->c_mem_wait) {
+            c->c_mem_wait = 1;
+            conn_update_interest(c);
+        }
+        if (!c->c_in_resume) {
+            c->c_in_resume = 1;
+            c->c_resume_next = w->w_resume;
+            w->w_resume = c;
+        }
+        loop_timer_start(w->w_loop, &w->w_kick, loop_now_ms(w->w_loop) + 5, kick_cb, w);
+        return;
+    }
+    if (c->c_mem_wait) {
+        c->c_mem_wait = 0;
+        conn_update_interest(c);
+    }
     if (want) {
         uint8_t *p = realloc(c->c_rbuf, want);
         if (!p) {
@@ -746,6 +794,7 @@ conn_process(struct conn *c)
         }
         c->c_rbuf = p;
         c->c_rcap = want;
+        conn_charge(c, want);
     }
 }
 

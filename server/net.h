@@ -70,6 +70,9 @@ struct net_config {
     int         sndbuf;            /* socket.send.buffer.bytes; default (0): OS default */
     int         rcvbuf;            /* socket.receive.buffer.bytes; default (0): OS default */
     int         backlog;           /* listen(2) backlog; default 1024 */
+    int64_t     max_queued_bytes;  /* queued.max.request.bytes: request buffers of all
+                                    * connections together; reading pauses above it;
+                                    * default (<= 0): unlimited */
 };
 
 struct net_handler {
