@@ -474,8 +474,7 @@ snapshot_producers(struct plog *log)
     int64_t *snaps;
     int n;
 
-    if (log->producers.n == 0)
-        return;
+    /* written even when empty: it tells the next open there is nothing to replay */
     if (pstate_write_snapshot(&log->producers, log->dir, atomic_load(&log->leo)) != 0)
         return;
     if (list_snapshots(log->dir, &snaps, &n) != 0)
