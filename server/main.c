@@ -4,6 +4,7 @@
  *   sluiced [-c server.properties] [--override key=value]...
  */
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,14 @@ main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    {
+        /* every partition keeps its active segment open: use what we may */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
     if ((rc = broker_start(&b, &conf)) != 0) {
         fprintf(stderr, "sluiced: could not start: %s\n", sl_strerror(rc));
         return 1;

@@ -1,6 +1,7 @@
 /* storage/index.c -- see index.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -46,6 +47,7 @@ idx_open(struct idx *x, const char *path, enum idx_kind kind, int64_t base,
     x->kind = kind;
     x->base = base;
     es = idx_entry_size(x);
+    snprintf(x->path, sizeof(x->path), "%s", path);
     x->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (x->fd < 0) {
         SL_ERROR("index", "open %s: %s", path, strerror(errno));
@@ -72,6 +74,10 @@ idx_open(struct idx *x, const char *path, enum idx_kind kind, int64_t base,
         goto fail;
     if (x->entries > x->max_entries)
         x->entries = x->max_entries;
+    if (!writable) {
+        close(x->fd);
+        x->fd = -1;
+    }
     return 0;
 fail:
     idx_close(x);
@@ -204,6 +210,8 @@ idx_trim(struct idx *x)
         return rc;
     rc = idx_map(x, len, 0);
     x->max_entries = x->entries;
+    close(x->fd);
+    x->fd = -1;
     return rc;
 }
 
@@ -218,6 +226,10 @@ idx_make_writable(struct idx *x, size_t max_bytes)
         len = x->entries * es;
     if (len < es)
         len = es;
+    if (x->fd < 0 && (x->fd = open(x->path, O_RDWR | O_CLOEXEC)) < 0) {
+        SL_ERROR("index", "open %s: %s", x->path, strerror(errno));
+        return sl_err_from_errno(errno);
+    }
     if ((rc = fsio_ftruncate(x->fd, (off_t)len, "index")) != 0)
         return rc;
     return idx_map(x, len, 1);

@@ -15,6 +15,9 @@
  * entries there are. An index is derived data: after an unclean stop it is
  * rebuilt from the log, and a failed sanity check means rebuild, not error.
  *
+ * Descriptors: a read-only (rolled) index is mapped and its file closed, so a
+ * log with many segments holds one descriptor per segment, not three.
+ *
  * Threading: no locking here; the owning segment's log serialises access.
  */
 #ifndef SL_INDEX_H
@@ -26,7 +29,9 @@
 enum idx_kind { IDX_OFFSET = 0, IDX_TIME = 1 };
 
 struct idx {
-    int      fd;
+    int      fd;           /* open only while writable: a read-only index
+                            * keeps its mapping, not a descriptor */
+    char     path[4096];
     uint8_t *map;
     size_t   map_len;      /* bytes mapped */
     size_t   entries;
