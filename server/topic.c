@@ -300,6 +300,9 @@ partition_open(struct topics *reg, struct topic *t, int32_t idx, struct partitio
         free(p);
         return rc;
     }
+    /* the only replica: everything in the log is committed, whatever the
+     * checkpoint (written periodically) last said */
+    plog_set_high_watermark(p->log, plog_log_end_offset(p->log));
     if (!rep.clean && rep.scanned_bytes > 0)
         SL_INFO("topic", "%s-%d: recovered %lld bytes, truncated %lld", t->name, idx,
                 (long long)rep.scanned_bytes, (long long)rep.truncated_bytes);
