@@ -53,6 +53,9 @@
 
 #define NET_RBUF_INIT        (16u * 1024)     /* read buffer of a fresh connection */
 #define NET_RBUF_KEEP        (64u * 1024)     /* larger buffers shrink when idle */
+#define NET_RBUF_SHRINK_MS   1000             /* ... idle for this long: a producer
+                                               * sending 1 MiB requests keeps its buffer
+                                               * instead of a realloc pair per request */
 #define NET_IOV_MAX          64
 #define NET_INLINE_PIECES    3
 #define NET_ACCEPT_BATCH     64
@@ -100,6 +103,7 @@ struct conn {
     size_t             c_rlen;
     size_t             c_rcap;
     size_t             c_charged;         /* c_rcap counted in s_queued */
+    int64_t            c_big_ms;          /* last time a frame needed a big buffer */
 
     struct resp       *c_head, *c_tail;
     size_t             c_out;             /* completed, unsent bytes */
@@ -761,8 +765,11 @@ conn_process(struct conn *c)
     size_t want = 0;
     if (need > c->c_rcap)
         want = need;                            /* grow to hold the frame */
-    else if (c->c_rcap > NET_RBUF_KEEP && need <= NET_RBUF_INIT && c->c_rlen <= NET_RBUF_INIT)
-        want = NET_RBUF_INIT;                   /* shrink after a big one */
+    else if (c->c_rcap > NET_RBUF_KEEP && need <= NET_RBUF_INIT && c->c_rlen <= NET_RBUF_INIT &&
+             loop_now_ms(c->c_w->w_loop) - c->c_big_ms > NET_RBUF_SHRINK_MS)
+        want = NET_RBUF_INIT;                   /* shrink once big frames stopped coming */
+    if (need > NET_RBUF_KEEP)
+        c->c_big_ms = loop_now_ms(c->c_w->w_loop);
     if (want > c->c_rcap && !conn_may_grow(c, want)) {
         /* no room under queued.max.request.bytes: stop reading, retry soon */
         struct net_worker *w = c->c_w;
