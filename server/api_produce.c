@@ -290,11 +290,10 @@ produce_park_synced(struct loop_ctx *lc, struct resp *r, struct partition *p,
 }
 
 void
-produce_complete_synced(struct loop_ctx *lc)
+produce_complete_synced(struct produce_op *list)
 {
-    struct produce_op *op = lc->sync_waiters, *next;
+    struct produce_op *op = list, *next;
 
-    lc->sync_waiters = NULL;
     /* replies were pushed newest first; complete them oldest first (order
      * on the wire is kept by net anyway) */
     struct produce_op *rev = NULL;

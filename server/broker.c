@@ -11,6 +11,7 @@
 #include "server/fetch.h"
 #include "server/group.h"
 #include "server/produce.h"
+#include "server/syncer.h"
 #include "storage/err.h"
 #include "storage/log.h"
 
@@ -55,27 +56,6 @@ broker_mark_dirty(struct loop_ctx *lc, struct partition *p)
     return 0;
 }
 
-/* Group commit: one fsync per partition dirtied this turn, then the replies. */
-static void
-group_commit(struct loop *l, void *arg)
-{
-    struct loop_ctx *lc = arg;
-
-    if (lc->ndirty == 0 && !lc->sync_waiters)
-        return;
-    for (int i = 0; i < lc->ndirty; i++) {
-        int rc = plog_flush(lc->dirty[i]->log, INT64_MAX);
-        if (rc != 0)
-            SL_ERROR("broker", "%s-%d: fsync failed: %s", lc->dirty_topics[i]->name,
-                     lc->dirty[i]->index, sl_strerror(rc));
-    }
-    produce_complete_synced(lc);
-    for (int i = 0; i < lc->ndirty; i++)
-        topic_put(lc->dirty_topics[i]);
-    lc->ndirty = 0;
-    (void)l;
-}
-
 static void
 wake_task_cb(struct loop *l, void *arg)
 {
@@ -111,7 +91,8 @@ on_loop_start(struct loop *l, int idx, void *arg)
     lc->wake_task.cb = wake_task_cb;
     lc->wake_task.arg = lc;
     loop_set_data(l, lc);
-    loop_add_before_sleep(l, group_commit, lc);
+    if (syncer_start(&lc->syncer, lc) != 0)
+        SL_ERROR("broker", "loop %d: cannot start its syncer thread", idx);
 }
 
 static void
@@ -120,7 +101,8 @@ on_loop_stop(struct loop *l, int idx, void *arg)
     struct broker *b = arg;
     struct loop_ctx *lc = &b->loops[idx];
 
-    group_commit(l, lc);
+    syncer_stop(lc->syncer);
+    lc->syncer = NULL;
     fetch_abort_parked(lc);
     coord_loop_stopping(b->coord, l);
     free(lc->dirty);

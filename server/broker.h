@@ -7,8 +7,9 @@
  *
  * Group commit (DESIGN.md, Storage/Durability): an acks=all produce
  * appends, marks its partitions dirty in its loop_ctx and parks its reply;
- * the loop's before_sleep hook fsyncs each dirty partition once, then
- * completes the parked replies. acks=0/1 never wait for an fsync.
+ * at the end of the turn the loop hands them to its syncer thread
+ * (server/syncer.h), which fsyncs each dirty partition once and wakes the
+ * loop to complete the parked replies. acks=0/1 never wait for an fsync.
  *
  * Fetch purgatory: a Fetch that has less than min_bytes parks on its loop
  * with a timer for max_wait_ms. Any append anywhere calls
@@ -31,6 +32,7 @@ struct broker;
 struct coord;
 struct fetch_op;
 struct produce_op;
+struct syncer;
 
 struct loop_ctx {
     struct broker     *b;
@@ -41,6 +43,7 @@ struct loop_ctx {
     struct topic     **dirty_topics; /* a reference for each */
     int                ndirty, dirty_cap;
     struct produce_op *sync_waiters; /* replies waiting for the fsync */
+    struct syncer     *syncer;       /* fsyncs off the loop (server/syncer.h) */
     /* fetch purgatory */
     struct fetch_op   *parked;       /* doubly linked */
     int                nparked;

@@ -6,9 +6,9 @@
 
 #include "server/broker.h"
 
-/* Complete every reply parked on lc->sync_waiters (after the fsyncs):
- * partitions whose log went offline get KAFKA_STORAGE_ERROR. */
-void produce_complete_synced(struct loop_ctx *lc);
+/* Complete the replies of a list taken from lc->sync_waiters, after their
+ * fsyncs: partitions whose log went offline get KAFKA_STORAGE_ERROR. */
+void produce_complete_synced(struct produce_op *list);
 
 /* Park reply r (fully encoded) until lc's group commit has fsynced p; the
  * int16 error codes at the n positions in err_pos become
