@@ -100,3 +100,24 @@ Test(crc32c, matches_bitwise_reference_random)
         cr_assert_eq(crc32c_sw(0, buf + off, len), want, "seed %lu", (unsigned long)seed);
     }
 }
+
+/* Buffers long enough for the three-chain hardware path (3 x 4096 bytes per
+ * step), at lengths around its block edges and odd alignments. */
+Test(crc32c, long_buffers_match_table)
+{
+    size_t n = 64 * 1024 + 64;
+    uint8_t *buf = malloc(n);
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+
+    cr_assert_not_null(buf);
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        buf[i] = (uint8_t)x;
+    }
+    size_t lens[] = { 12287, 12288, 12289, 24575, 24576, 24577, 36864 + 5, 65536 };
+    for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++)
+        for (size_t off = 0; off < 8; off += 3)
+            cr_assert_eq(crc32c(0x1234, buf + off, lens[k]), crc32c_sw(0x1234, buf + off, lens[k]),
+                         "len %zu offset %zu", lens[k], off);
+    free(buf);
+}
