@@ -4,8 +4,9 @@
  * ApiVersions reports it row by row, and dispatch refuses anything outside
  * it. Version floors follow PROTOCOL.md §1.7: every group API,
  * FindCoordinator and InitProducerId start at 0 (librdkafka's feature
- * probes), Produce at 3 and Fetch at 4 so that no client sends the legacy
- * MessageSet formats.
+ * probes), and so does Produce (librdkafka compresses only then; v0-2
+ * requests are answered, their legacy message sets refused); Fetch starts
+ * at 4, so no client asks for the legacy MessageSet formats.
  */
 #include <string.h>
 #include "server/api.h"
@@ -13,7 +14,7 @@
 #include "storage/log.h"
 
 static const struct api_def table[PR_API__NUM] = {
-    [PR_API_PRODUCE]                   = { 3, 8, 9, api_produce },
+    [PR_API_PRODUCE]                   = { 0, 8, 9, api_produce },
     [PR_API_FETCH]                     = { 4, 11, 12, api_fetch },
     [PR_API_LIST_OFFSETS]              = { 0, 7, 6, api_list_offsets },
     [PR_API_METADATA]                  = { 0, 8, 9, api_metadata },

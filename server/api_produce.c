@@ -1,7 +1,14 @@
-/* server/api_produce.c -- Produce (key 0), v3-8.
+/* server/api_produce.c -- Produce (key 0), v0-8.
  *
- * Each partition's records must be exactly one RecordBatch v2 (magic 2;
- * v0/v1 message sets are refused with UNSUPPORTED_FOR_MESSAGE_FORMAT), no
+ * Every request version is decoded and answered, but the records must be
+ * RecordBatch v2: the legacy v0/v1 message sets that Produce v0-2 were made
+ * for are refused per partition with UNSUPPORTED_FOR_MESSAGE_FORMAT. (v0
+ * has to be in the advertised range anyway: librdkafka 2.0.2 compresses
+ * with gzip, snappy or lz4 only when the broker's Produce range includes
+ * v0 -- librdkafka#4956, the reason for Kafka 4.0's KAFKA-18659 -- and it
+ * uses v3+ with RecordBatch v2 whenever the range reaches it.)
+ *
+ * Each partition's records must be exactly one RecordBatch v2, no
  * larger than the topic's max.message.bytes, and pass rec_validate_batch
  * (sizes, CRC32C, record count, every record's framing). The batch is
  * appended where it sits in the request frame: the log rewrites its base
@@ -117,7 +124,9 @@ api_produce(struct req_ctx *ctx)
     int64_t now = loop_wall_ms();
     int nparts_total = 0;
 
-    pr_read_string(r, &txn_id, &txn_null);
+    txn_null = 1;
+    if (ver >= 3)
+        pr_read_string(r, &txn_id, &txn_null);
     acks = pr_read_i16(r);
     (void)pr_read_i32(r);   /* timeout_ms: replies never wait on replicas here */
     if (pr_read_array_len(r, &ntopics, MAX_TOPICS) != 0 || ntopics < 0)
@@ -221,7 +230,8 @@ appended:
             }
             pr_write_i16(&w, (int16_t)err);
             pr_write_i64(&w, err ? -1 : ai.first_offset);
-            pr_write_i64(&w, err ? -1 : ai.log_append_time);
+            if (ver >= 2)
+                pr_write_i64(&w, err ? -1 : ai.log_append_time);
             if (ver >= 5)
                 pr_write_i64(&w, log_start);
             if (ver >= 8) {
@@ -245,7 +255,8 @@ bad_put:
             conn_close(ctx->c);       /* acks=0: the only way to report an error */
         return 0;
     }
-    pr_write_i32(&w, 0);   /* throttle_time_ms */
+    if (ver >= 1)
+        pr_write_i32(&w, 0);   /* throttle_time_ms */
     if (op) {
         op->r = resp;
         op->next = ctx->lc->sync_waiters;

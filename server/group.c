@@ -119,14 +119,15 @@ sdup(struct sl_slice s)
 static int
 seq(const char *a, struct sl_slice s)
 {
-    return a && strlen(a) == s.len && memcmp(a, s.p, s.len) == 0;
+    /* s.p is NULL for a null string (len 0): no memcmp then */
+    return a && strlen(a) == s.len && (s.len == 0 || memcmp(a, s.p, s.len) == 0);
 }
 
 static int
 scmp(const char *a, struct sl_slice s)
 {
-    size_t al = strlen(a);
-    int c = memcmp(a, s.p, al < s.len ? al : s.len);
+    size_t al = strlen(a), n = al < s.len ? al : s.len;
+    int c = n ? memcmp(a, s.p, n) : 0;   /* s.p may be NULL when n == 0 */
     return c ? c : (al < s.len ? -1 : al > s.len);
 }
 
@@ -1674,13 +1675,14 @@ load_offsets(struct coord *c)
                 plog_slice_release(&s);
                 break;
             }
+            size_t len = s.len;     /* plog_slice_release zeroes s.len */
             plog_slice_release(&s);
             size_t pos = 0;
             int64_t next = off;
-            while (pos + REC_HDR_LEN <= s.len) {
+            while (pos + REC_HDR_LEN <= len) {
                 struct rec_batch_hdr h;
-                if (rec_parse_hdr(buf + pos, s.len - pos, s.len - pos, &h) != 0 ||
-                    rec_batch_size(&h) > s.len - pos)
+                if (rec_parse_hdr(buf + pos, len - pos, len - pos, &h) != 0 ||
+                    rec_batch_size(&h) > len - pos)
                     break;
                 if (!(h.attributes & (REC_ATTR_CODEC_MASK | REC_ATTR_CONTROL))) {
                     struct rec_iter it;

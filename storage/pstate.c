@@ -145,7 +145,9 @@ pstate_check(const struct pstate *ps, const struct rec_batch_hdr *h, int64_t *du
     if (e->nbatches == 0)
         return 0;
     int32_t prev = e->b[e->nbatches - 1].last_seq;
-    if (first == prev + 1 || (first == 0 && prev == INT32_MAX))
+    /* prev == INT32_MAX: the next is 0 (no prev + 1 there: signed overflow
+     * is undefined and let the compiler drop the wrap test) */
+    if (prev == INT32_MAX ? first == 0 : first == prev + 1)
         return 0;
     return SL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
 }

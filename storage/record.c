@@ -207,7 +207,7 @@ rec_validate_batch(const uint8_t *batch, size_t size)
         return SL_ERR_CORRUPT_MESSAGE;
     if (!rec_crc_ok(batch, size))
         return SL_ERR_CORRUPT_MESSAGE;
-    if (h.record_count <= 0 || h.record_count != h.last_offset_delta + 1)
+    if (h.record_count <= 0 || h.record_count - 1 != h.last_offset_delta)
         return SL_ERR_INVALID_RECORD;
     if ((h.attributes & REC_ATTR_CODEC_MASK) == REC_CODEC_NONE) {
         struct rec_iter it;
