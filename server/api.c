@@ -80,7 +80,7 @@ unsupported_api_versions(struct conn *c, int32_t corr)
     struct pr_writer w;
 
     if (!r) {
-        conn_close(c);
+        conn_close_after_replies(c);
         return;
     }
     pr_writer_init(&w, resp_buf(r), 0);
@@ -102,12 +102,12 @@ api_dispatch(struct broker *b, struct conn *c, uint8_t *frame, size_t len)
     int rc;
 
     if (pr_peek_req_key(frame, len, &key, &ver) != 0) {
-        conn_close(c);
+        conn_close_after_replies(c);
         return;
     }
     if (key < 0 || key >= PR_API__NUM || !table[key].fn) {
         SL_DEBUG("api", "%s: unknown API key %d, closing", conn_peer(c), key);
-        conn_close(c);
+        conn_close_after_replies(c);
         return;
     }
     d = &table[key];
@@ -129,12 +129,12 @@ api_dispatch(struct broker *b, struct conn *c, uint8_t *frame, size_t len)
             return;
         }
         SL_DEBUG("api", "%s: %s v%d not supported, closing", conn_peer(c), pr_api_name(key), ver);
-        conn_close(c);
+        conn_close_after_replies(c);
         return;
     }
     pr_reader_init(&ctx.r, frame, len, 0);
     if (pr_parse_req_hdr(&ctx.r, pr_req_header_version(key, ver, d->flex_min), &ctx.hdr) != 0) {
-        conn_close(c);
+        conn_close_after_replies(c);
         return;
     }
     ctx.flexible = d->flex_min >= 0 && ver >= d->flex_min;
@@ -143,6 +143,6 @@ api_dispatch(struct broker *b, struct conn *c, uint8_t *frame, size_t len)
     if (rc != 0) {
         SL_DEBUG("api", "%s: bad %s v%d request (%s), closing", conn_peer(c), pr_api_name(key),
                  ver, sl_strerror(rc));
-        conn_close(c);
+        conn_close_after_replies(c);
     }
 }

@@ -200,14 +200,16 @@ ct_create_one(struct broker *b, const struct ct_topic *t, int validate_only,
             pr_read_string(&r, &k, NULL);
             pr_read_string(&r, &v, &vnull);
             pr_skip_tagged_fields(&r);
-            memcpy(ap, k.p, k.len);
+            if (k.len)    /* a null name: p NULL, len 0 */
+                memcpy(ap, k.p, k.len);
             ap[k.len] = '\0';
             keys[c] = ap;
             ap += k.len + 1;
             if (vnull) {
                 values[c] = NULL;
             } else {
-                memcpy(ap, v.p, v.len);
+                if (v.len)
+                    memcpy(ap, v.p, v.len);
                 ap[v.len] = '\0';
                 values[c] = ap;
                 ap += v.len + 1;

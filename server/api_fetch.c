@@ -277,7 +277,8 @@ api_fetch(struct req_ctx *ctx)
                 goto oom;
             op->parts = np;
         }
-        memcpy(op->names + names_len, name.p, name.len);
+        if (name.len)    /* a null name: p NULL, len 0 */
+            memcpy(op->names + names_len, name.p, name.len);
         ft->name = op->names + names_len;    /* fixed up below if names moves: it does not */
         ft->name_len = name.len;
         names_len += name.len;

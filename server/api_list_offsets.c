@@ -106,7 +106,6 @@ api_list_offsets(struct req_ctx *ctx)
     api_resp_finish(resp, &w);
     return 0;
 bad:
-    sl_buf_reset(resp_buf(resp));
-    resp_complete(resp);
+    resp_discard(resp);
     return r->err ? r->err : SL_ERR__CORRUPT;
 }

@@ -98,8 +98,7 @@ api_metadata(struct req_ctx *ctx)
         struct topic **list;
         int n;
         if (topics_list(b->topics, &list, &n) != 0) {
-            sl_buf_reset(resp_buf(resp));
-            resp_complete(resp);
+            resp_discard(resp);
             conn_close(ctx->c);
             return 0;
         }

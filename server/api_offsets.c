@@ -113,8 +113,7 @@ api_offset_commit(struct req_ctx *ctx)
             group_commit_end(ob, &p);
         }
         free(err_pos);
-        sl_buf_reset(resp_buf(resp));
-        resp_complete(resp);
+        resp_discard(resp);
         return r->err;
     }
     pr_write_empty_tags(&w);
@@ -284,8 +283,7 @@ api_offset_fetch(struct req_ctx *ctx)
     api_resp_finish(resp, &w);
     return 0;
 bad:
-    sl_buf_reset(resp_buf(resp));
-    resp_complete(resp);
+    resp_discard(resp);
     return r->err ? r->err : (rc ? rc : SL_ERR__CORRUPT);
 }
 
@@ -328,8 +326,7 @@ api_offset_delete(struct req_ctx *ctx)
         }
     }
     if (r->err) {
-        sl_buf_reset(resp_buf(resp));
-        resp_complete(resp);
+        resp_discard(resp);
         return r->err;
     }
     resp_complete(resp);

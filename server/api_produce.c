@@ -252,7 +252,7 @@ bad_put:
         broker_wake_fetchers(b);
     if (!resp) {
         if (any_err)
-            conn_close(ctx->c);       /* acks=0: the only way to report an error */
+            conn_close_after_replies(ctx->c);   /* acks=0: the only way to report an error */
         return 0;
     }
     if (ver >= 1)
@@ -268,14 +268,13 @@ bad_put:
 oom:
     free(op);
     if (resp)
-        resp_complete(resp);
+        resp_discard(resp);
     conn_close(ctx->c);
     return 0;
 bad:
     free(op);
     if (resp) {
-        sl_buf_reset(resp_buf(resp));
-        resp_complete(resp);   /* discarded: the connection closes */
+        resp_discard(resp);
     }
     return r->err ? r->err : SL_ERR__CORRUPT;
 }

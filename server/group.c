@@ -427,7 +427,8 @@ set_protocols(struct gmember *m, const struct join_req *jr)
         m->protocols[i].meta = malloc(jr->protocols[i].meta.len + 1);
         if (!m->protocols[i].name || !m->protocols[i].meta)
             return SL_ERR__NOMEM;
-        memcpy(m->protocols[i].meta, jr->protocols[i].meta.p, jr->protocols[i].meta.len);
+        if (jr->protocols[i].meta.len)    /* null metadata: p NULL, len 0 */
+            memcpy(m->protocols[i].meta, jr->protocols[i].meta.p, jr->protocols[i].meta.len);
         m->protocols[i].meta_len = jr->protocols[i].meta.len;
         m->nprotocols++;
     }
@@ -444,7 +445,8 @@ same_protocols(const struct gmember *m, const struct join_req *jr)
     for (int i = 0; i < jr->nprotocols; i++)
         if (!seq(m->protocols[i].name, jr->protocols[i].name) ||
             m->protocols[i].meta_len != jr->protocols[i].meta.len ||
-            memcmp(m->protocols[i].meta, jr->protocols[i].meta.p, jr->protocols[i].meta.len))
+            (jr->protocols[i].meta.len &&
+             memcmp(m->protocols[i].meta, jr->protocols[i].meta.p, jr->protocols[i].meta.len)))
             return 0;
     return 1;
 }
@@ -943,7 +945,8 @@ group_sync(struct coord *c, struct req_ctx *ctx, const struct sync_req *sr)
             free(t->assignment);
             t->assignment = malloc(sr->assign[i].assignment.len + 1);
             if (t->assignment) {
-                memcpy(t->assignment, sr->assign[i].assignment.p, sr->assign[i].assignment.len);
+                if (sr->assign[i].assignment.len)   /* null assignment: p NULL */
+                    memcpy(t->assignment, sr->assign[i].assignment.p, sr->assign[i].assignment.len);
                 t->assignment_len = sr->assign[i].assignment.len;
             }
         }
@@ -1416,7 +1419,7 @@ group_subscribed(struct group *g, const char *topic, size_t tlen)
                 struct sl_slice s;
                 int null;
                 pr_read_string(&r, &s, &null);
-                if (!r.err && s.len == tlen && memcmp(s.p, topic, tlen) == 0)
+                if (!r.err && s.len == tlen && (tlen == 0 || memcmp(s.p, topic, tlen) == 0))
                     return 1;
             }
         }

@@ -119,6 +119,7 @@ struct conn {
     unsigned           c_in_grave:1;
     unsigned           c_in_close_cb:1;
     unsigned           c_mem_wait:1;      /* waiting for queued.max.request.bytes room */
+    unsigned           c_lingering:1;     /* close once the queued replies are out */
     int64_t            c_last_io;
     void              *c_user;
     char               c_peer[64];
@@ -175,6 +176,7 @@ static atomic_uint_fast64_t net_next_conn_id = 1;
 
 static void conn_shut(struct conn *c, const char *why);
 static void conn_charge(struct conn *c, size_t rcap);
+static void conn_linger_check(struct conn *c);
 static void conn_write(struct conn *c);
 static void conn_update_interest(struct conn *c);
 static void conn_check_resume(struct conn *c);
@@ -434,6 +436,27 @@ resp_complete(struct resp *r)
 }
 
 
+void
+resp_discard(struct resp *r)
+{
+    struct conn *c = r->r_conn;
+    struct net_worker *w = c->c_w;
+    int was_head = c->c_head == r;
+
+    c->c_nreserved--;
+    resp_unlink(c, r);
+    resp_free(w, r);
+    if (c->c_closed) {
+        conn_maybe_free(c);
+        return;
+    }
+    if (was_head && c->c_head && c->c_head->r_done)
+        conn_schedule_flush(c);
+    conn_check_resume(c);
+    conn_linger_check(c);
+}
+
+
 /* Virtual piece i of r: 0 is the size prefix. Returns the piece length and
  * sets *mem (memory) or *fp (file). */
 static size_t
@@ -511,6 +534,25 @@ void
 conn_close(struct conn *c)
 {
     conn_shut(c, NULL);
+}
+
+/* Lingering: nothing more is read or dispatched; close once every reply
+ * reserved so far has been completed and sent. */
+static void
+conn_linger_check(struct conn *c)
+{
+    if (c->c_lingering && !c->c_closed && !c->c_head && c->c_nreserved == 0)
+        conn_shut(c, "closed after its replies");
+}
+
+void
+conn_close_after_replies(struct conn *c)
+{
+    if (c->c_closed || c->c_lingering)
+        return;
+    c->c_lingering = 1;
+    conn_update_interest(c);
+    conn_linger_check(c);
 }
 
 
@@ -621,7 +663,7 @@ static int
 conn_should_pause(const struct conn *c)
 {
     const struct net_worker *w = c->c_w;
-    return w->w_draining || c->c_out > w->w_s->s_cfg.max_conn_out_bytes
+    return w->w_draining || c->c_lingering || c->c_out > w->w_s->s_cfg.max_conn_out_bytes
         || c->c_nreserved >= NET_MAX_INFLIGHT;
 }
 
@@ -631,7 +673,8 @@ conn_update_interest(struct conn *c)
 {
     if (c->c_closed)
         return;
-    int mask = (c->c_paused || c->c_mem_wait ? 0 : LOOP_READABLE) | (c->c_want_write ? LOOP_WRITABLE : 0);
+    int mask = (c->c_paused || c->c_mem_wait || c->c_lingering ? 0 : LOOP_READABLE) |
+               (c->c_want_write ? LOOP_WRITABLE : 0);
     if (mask == c->c_mask)
         return;
     if (loop_mod_fd(c->c_w->w_loop, c->c_fd, mask) != 0) {
@@ -688,7 +731,8 @@ conn_check_size(struct conn *c, uint32_t size)
     if (size > INT32_MAX || size > cfg->max_request_bytes || size < NET_MIN_FRAME) {
         SL_WARN("net", "%s: bad request size %d (max %zu); closing", c->c_peer,
                 (int32_t)size, cfg->max_request_bytes);
-        conn_shut(c, NULL);
+        /* replies to the requests before it still go out */
+        conn_close_after_replies(c);
         return -1;
     }
     return 0;
@@ -997,6 +1041,7 @@ conn_write(struct conn *c)
     conn_update_interest(c);
     if (sent_total)
         conn_check_resume(c);
+    conn_linger_check(c);
 }
 
 

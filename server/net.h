@@ -144,6 +144,10 @@ int conn_is_closed(const struct conn *c);
  * dropped; on_close runs (not re-entrantly if called from on_close).
  * Safe to call inside on_request: no further frames are dispatched. */
 void conn_close(struct conn *c);
+/* Stop reading and dispatching; close once every reply reserved so far has
+ * been completed and sent (a protocol error after pipelined requests: their
+ * replies still go out, nothing after the bad frame is read). */
+void conn_close_after_replies(struct conn *c);
 /* Completed response bytes not yet sent (file ranges included). */
 size_t conn_out_bytes(const struct conn *c);
 
@@ -173,6 +177,9 @@ int resp_add_file(struct resp *r, int fd, off_t pos, size_t len,
                   void (*release)(void *arg), void *arg);
 /* Bytes in the response so far (memory + file ranges, without the prefix). */
 size_t resp_len(const struct resp *r);
+/* Give up a reserved response: nothing is sent for it (the request turned
+ * out malformed and the connection is closing). r is invalid afterwards. */
+void resp_discard(struct resp *r);
 /* The response is complete: queue it (it is sent when every earlier slot of
  * its connection has been). r is invalid afterwards. On a closed
  * connection this frees r (and releases its file ranges). */
