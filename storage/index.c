@@ -21,6 +21,7 @@ idx_map(struct idx *x, size_t len, int writable)
         x->map_len = 0;
     }
     x->writable = writable;
+    x->backed = 0;
     x->max_entries = len / idx_entry_size(x);
     if (len == 0)
         return 0;
@@ -233,6 +234,47 @@ idx_make_writable(struct idx *x, size_t max_bytes)
     if ((rc = fsio_ftruncate(x->fd, (off_t)len, "index")) != 0)
         return rc;
     return idx_map(x, len, 1);
+}
+
+int
+idx_reserve(struct idx *x, size_t n)
+{
+    size_t need = n * idx_entry_size(x), upto;
+    int rc;
+
+    if (need <= x->backed)
+        return 0;
+    if (x->fd < 0 || !x->writable)
+        return SL_ERR__INVALID_ARG;
+    upto = (need + 65535) & ~(size_t)65535;       /* 64 KiB at a time */
+    if (upto > x->map_len)
+        upto = x->map_len;
+    if (upto < need)
+        return SL_ERR__INVALID_ARG;
+    do {
+        rc = fallocate(x->fd, 0, (off_t)x->backed, (off_t)(upto - x->backed));
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) {
+        if (errno == EOPNOTSUPP) {
+            /* no fallocate here: write zeros through the descriptor instead */
+            static const uint8_t zeros[4096];
+            /* pages holding entries were stored into after their reserve,
+             * so they are backed: start past them, never over an entry */
+            size_t used = (x->entries * idx_entry_size(x) + 4095) & ~(size_t)4095;
+            for (size_t pos = x->backed > used ? x->backed : used; pos < upto; pos += sizeof(zeros)) {
+                size_t len = upto - pos < sizeof(zeros) ? upto - pos : sizeof(zeros);
+                if ((rc = fsio_pwrite_all(x->fd, zeros, len, (off_t)pos, "index")) != 0)
+                    return rc;
+            }
+        } else {
+            int e = errno;
+            if (e != ENOSPC && e != EDQUOT)
+                SL_ERROR("index", "fallocate %s: %s", x->path, strerror(e));
+            return sl_err_from_errno(e);
+        }
+    }
+    x->backed = upto;
+    return 0;
 }
 
 int

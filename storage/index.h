@@ -39,6 +39,7 @@ struct idx {
     int64_t  base;         /* segment base offset */
     int      kind;
     int      writable;
+    size_t   backed;       /* bytes from 0 known to have disk blocks */
 };
 
 /* Open (creating) path. Writable: the file is extended to max_bytes and
@@ -51,7 +52,13 @@ void idx_close(struct idx *x);
 static inline size_t idx_entry_size(const struct idx *x) { return x->kind == IDX_OFFSET ? 8 : 12; }
 static inline int idx_is_full(const struct idx *x) { return x->entries >= x->max_entries; }
 
-/* Append (caller checked !full and monotonicity). */
+/* Make sure the first n entries have disk blocks behind them. A writable
+ * index is a sparse file mapped shared: storing into a page the
+ * filesystem cannot back (disk full) raises SIGBUS, so every entry is
+ * reserved with fallocate first, a chunk at a time. 0 or SL_ERR__NOSPC /
+ * SL_ERR__IO. */
+int idx_reserve(struct idx *x, size_t n);
+/* Append (caller checked !full and monotonicity, and reserved). */
 void idx_append_offset(struct idx *x, int64_t offset, uint32_t pos);
 void idx_append_time(struct idx *x, int64_t ts, int64_t offset);
 

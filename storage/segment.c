@@ -183,9 +183,12 @@ seg_index_batch(struct seg *s, const struct plog_config *cfg, const struct rec_b
         s->max_ts_offset = last;
     }
     if (s->bytes_since_index > cfg->index_interval_bytes && s->indexes_loaded) {
-        if (!idx_is_full(&s->oidx))
+        /* an index entry needs its page backed on disk (idx_reserve); if
+         * the disk is full the index just stays sparser */
+        if (!idx_is_full(&s->oidx) && idx_reserve(&s->oidx, s->oidx.entries + 1) == 0)
             idx_append_offset(&s->oidx, last, (uint32_t)pos);
-        if (s->tidx.entries + 1 < s->tidx.max_entries) {   /* keep a slot for the roll entry */
+        if (s->tidx.entries + 1 < s->tidx.max_entries &&   /* keep a slot for the roll entry */
+            idx_reserve(&s->tidx, s->tidx.entries + 2) == 0) {
             int64_t t = -1, o;
             if (s->tidx.entries)
                 idx_time_entry(&s->tidx, s->tidx.entries - 1, &t, &o);
@@ -463,7 +466,8 @@ seg_deactivate(struct seg *s)
 
     if (!s->indexes_loaded)
         return 0;
-    if (s->active && s->max_ts_offset >= 0 && s->tidx.entries < s->tidx.max_entries) {
+    if (s->active && s->max_ts_offset >= 0 && s->tidx.entries < s->tidx.max_entries &&
+        idx_reserve(&s->tidx, s->tidx.entries + 1) == 0) {
         int64_t t = -1, o;
         if (s->tidx.entries)
             idx_time_entry(&s->tidx, s->tidx.entries - 1, &t, &o);
