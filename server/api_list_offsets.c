@@ -62,6 +62,8 @@ api_list_offsets(struct req_ctx *ctx)
             }
             if (!t || !(p = topic_partition(t, idx))) {
                 err = SL_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            } else if (plog_is_offline(p->log)) {
+                err = SL_ERR_KAFKA_STORAGE_ERROR;
             } else if (epoch >= 0 && epoch != p->leader_epoch) {
                 err = epoch > p->leader_epoch ? SL_ERR_UNKNOWN_LEADER_EPOCH : SL_ERR_FENCED_LEADER_EPOCH;
             } else if (ts == -2) {

@@ -28,17 +28,24 @@ write_topic(struct pr_writer *w, int16_t ver, int16_t err, const char *name, siz
     pr_write_array_len(w, np);
     for (int32_t i = 0; i < np; i++) {
         struct partition *p = topic_partition(t, i);
-        pr_write_i16(w, 0);
+        /* a partition whose log failed (I/O error, corruption) is offline:
+         * no leader, no in-sync replica, this broker's replica offline */
+        int offline = !p || plog_is_offline(p->log);
+        pr_write_i16(w, offline ? SL_ERR_KAFKA_STORAGE_ERROR : 0);
         pr_write_i32(w, i);
-        pr_write_i32(w, node);                       /* leader */
+        pr_write_i32(w, offline ? -1 : node);        /* leader */
         if (ver >= 7)
             pr_write_i32(w, p ? p->leader_epoch : 0);
         pr_write_array_len(w, 1);                    /* replicas */
         pr_write_i32(w, node);
-        pr_write_array_len(w, 1);                    /* isr */
-        pr_write_i32(w, node);
-        if (ver >= 5)
-            pr_write_array_len(w, 0);                /* offline replicas */
+        pr_write_array_len(w, offline ? 0 : 1);      /* isr */
+        if (!offline)
+            pr_write_i32(w, node);
+        if (ver >= 5) {
+            pr_write_array_len(w, offline ? 1 : 0);  /* offline replicas */
+            if (offline)
+                pr_write_i32(w, node);
+        }
         pr_write_empty_tags(w);
     }
     if (ver >= 8)

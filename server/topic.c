@@ -296,9 +296,15 @@ partition_open(struct topics *reg, struct topic *t, int32_t idx, struct partitio
     partition_dir(reg, t->name, idx, dir, sizeof(dir));
     topic_plog_config(&t->conf, reg->conf, &pc);
     if ((rc = plog_open(&p->log, dir, &pc, &rep)) != 0) {
-        SL_ERROR("topic", "cannot open %s: %s", dir, sl_strerror(rc));
-        free(p);
-        return rc;
+        /* one bad partition must not stop the broker: it stays, offline */
+        SL_ERROR("topic", "cannot open %s: %s; partition %s-%d is offline", dir,
+                 sl_strerror(rc), t->name, idx);
+        if ((rc = plog_open_offline(&p->log, dir)) != 0) {
+            free(p);
+            return rc;
+        }
+        *out = p;
+        return 0;
     }
     /* the only replica: everything in the log is committed, whatever the
      * checkpoint (written periodically) last said */
@@ -397,7 +403,7 @@ meta_load(struct topics *reg)
                 goto out;
             }
             parse_hex_id(hid, t->id);
-            t->nparts = nparts;   /* opened after configs are read */
+            t->want_parts = nparts;   /* opened after configs are read */
             if ((rc = registry_insert(reg, t)) != 0) {
                 free(t);
                 goto out;
@@ -415,9 +421,7 @@ meta_load(struct topics *reg)
     /* now open every partition with its final config */
     for (int i = 0; i < reg->n; i++) {
         struct topic *t = reg->v[i];
-        int32_t want = t->nparts;
-        t->nparts = 0;
-        if ((rc = topic_grow(reg, t, want)) != 0)
+        if ((rc = topic_grow(reg, t, t->want_parts)) != 0)
             goto out;
     }
 out:

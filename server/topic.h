@@ -45,6 +45,7 @@ struct topic {
     char               name[TOPIC_NAME_MAX + 1];
     uint8_t            id[16];
     int32_t            nparts;
+    int32_t            want_parts;  /* while loading: partitions to open */
     struct partition **parts;     /* read under the registry lock */
     struct sl_topic_conf conf;    /* read with topics_conf_copy */
     int                internal;  /* __consumer_offsets and the like */

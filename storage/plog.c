@@ -678,6 +678,22 @@ fail:
     return rc;
 }
 
+int
+plog_open_offline(struct plog **out, const char *dir)
+{
+    struct plog *log = calloc(1, sizeof(*log));
+    if (!log || !(log->dir = strdup(dir))) {
+        free(log);
+        return SL_ERR__NOMEM;
+    }
+    pthread_mutex_init(&log->mu, NULL);
+    pstate_init(&log->producers);
+    plog_config_default(&log->cfg);
+    atomic_store(&log->offline, 1);
+    *out = log;
+    return 0;
+}
+
 static void
 plog_free(struct plog *log)
 {
@@ -891,6 +907,10 @@ plog_read(struct plog *log, int64_t offset, size_t max_bytes, int64_t max_offset
     memset(out, 0, sizeof(*out));
     out->fd = -1;
     pthread_mutex_lock(&log->mu);
+    if (atomic_load(&log->offline)) {
+        pthread_mutex_unlock(&log->mu);
+        return SL_ERR__OFFLINE;
+    }
     int64_t leo = atomic_load(&log->leo);
     if (offset < atomic_load(&log->log_start) || offset > leo) {
         rc = SL_ERR_OFFSET_OUT_OF_RANGE;
@@ -912,8 +932,14 @@ plog_read(struct plog *log, int64_t offset, size_t max_bytes, int64_t max_offset
             rc = 0;
             continue;   /* offset falls past this segment's data: try the next */
         }
-        if (rc != 0)
+        if (rc != 0) {
+            char why[PATH_MAX + 64];
+            snprintf(why, sizeof(why), "%s.log unreadable near offset %lld (%s)", s->prefix,
+                     (long long)offset, sl_strerror(rc));
+            set_offline(log, why);
+            rc = SL_ERR__OFFLINE;
             break;
+        }
         if (rec_last_offset(&h) >= max_offset)
             break;      /* the batch reaches max_offset: not all of it is visible yet */
         /* stop before the first batch reaching max_offset */
@@ -1186,6 +1212,10 @@ plog_delete_records(struct plog *log, int64_t offset)
     int rc = 0;
 
     pthread_mutex_lock(&log->mu);
+    if (atomic_load(&log->offline)) {
+        rc = SL_ERR__OFFLINE;
+        goto out;
+    }
     if (offset > atomic_load(&log->hw) || offset < 0) {
         rc = SL_ERR_OFFSET_OUT_OF_RANGE;
         goto out;
@@ -1340,7 +1370,7 @@ plog_checkpoint(struct plog *log)
 {
     int rc;
     pthread_mutex_lock(&log->mu);
-    rc = write_checkpoint(log, 0);
+    rc = atomic_load(&log->offline) ? SL_ERR__OFFLINE : write_checkpoint(log, 0);
     pthread_mutex_unlock(&log->mu);
     return rc;
 }

@@ -64,6 +64,10 @@ struct plog_open_report {
 int plog_open(struct plog **out, const char *dir, const struct plog_config *cfg,
               struct plog_open_report *report);
 
+/* A log that could not be opened, kept so its partition can be reported
+ * offline: every call on it fails with SL_ERR__OFFLINE (getters give 0). */
+int plog_open_offline(struct plog **out, const char *dir);
+
 /* Clean stop: flush, trim indexes, write checkpoints with the clean flag,
  * free. The next open scans nothing. Accepts NULL. */
 int plog_close(struct plog *log);
