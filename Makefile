@@ -104,3 +104,42 @@ clean:
 	rm -rf build
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# ---- fuzzing (tests/fuzz/README.md) -----------------------------------------
+#   make fuzz [FUZZ_SECONDS=60]   every libFuzzer target for N seconds each (clang)
+#   make fuzz-replay              replay corpus + regression inputs (gcc; make test does it)
+# libFuzzer builds compile the project sources themselves with clang into
+# build/fuzz/; the replay drivers link the gcc archives into $(B)/fuzz-replay/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CC      ?= clang
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=gnu11 -O1 -g -D_GNU_SOURCE -I. -Wall -Wno-unused-parameter \
+                -fsanitize=fuzzer-no-link $(FUZZ_SAN)
+FUZZ_SRC     := $(STORAGE_SRC) $(SERVER_SRC)
+FUZZ_LIB     := build/fuzz/libsluice_fuzz.a
+FUZZ_BINS    := $(patsubst %,build/fuzz/%,$(FUZZ_TARGETS))
+REPLAY_BINS  := $(patsubst %,$(B)/fuzz-replay/%,$(FUZZ_TARGETS))
+
+.PHONY: fuzz fuzz-build fuzz-replay fuzz-replay-bins
+fuzz:
+	@scripts/fuzz $(FUZZ_SECONDS)
+fuzz-build: $(FUZZ_BINS)
+fuzz-replay-bins: $(REPLAY_BINS)
+fuzz-replay: $(REPLAY_BINS)
+	@SLUICE_BUILD=$(B) scripts/fuzz-replay
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+$(FUZZ_LIB): $(patsubst %.c,build/fuzz/obj/%.o,$(FUZZ_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LIBS)
+$(B)/fuzz-replay/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c) $(SERVER_LIB) $(STORAGE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+.SECONDARY: $(call obj,$(wildcard tests/fuzz/*.c)) $(patsubst %.c,build/fuzz/obj/%.o,$(wildcard tests/fuzz/*.c))
+-include $(shell find build/fuzz/obj -name '*.d' 2>/dev/null)

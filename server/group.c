@@ -20,6 +20,7 @@
 #define TICK_MS 50
 
 struct parked {
+    struct coord *c;
     struct resp *r;
     struct loop *l;
     int16_t      version;
@@ -84,6 +85,8 @@ struct coord {
     pthread_cond_t  cv;
     int             stopping;
     int64_t         last_retention_check;
+    struct loop    *stopped[64];         /* network loops that stopped */
+    int             nstopped;
 };
 
 struct offset_commit_batch {
@@ -175,10 +178,20 @@ post_complete_cb(struct loop *l, void *arg)
     (void)l;
 }
 
-/* Complete a parked reply with body (taken). Any thread. */
+/* Complete a parked reply with body (taken). Any thread; caller holds mu. */
 static void
 parked_finish(struct parked *p, struct sl_buf *body)
 {
+    struct coord *c = p->c;
+    for (int i = 0; i < c->nstopped; i++) {
+        if (c->stopped[i] == p->l) {
+            /* its loop has stopped: nothing can be sent any more, and the
+             * network layer frees the reserved reply with the connection */
+            sl_buf_free(body);
+            free(p);
+            return;
+        }
+    }
     if (loop_in_thread(p->l)) {
         sl_buf_append(resp_buf(p->r), body->data, body->len);
         resp_complete(p->r);
@@ -211,6 +224,7 @@ park(struct req_ctx *ctx)
         return NULL;
     }
     p->l = conn_loop(ctx->c);
+    p->c = ctx->b->coord;
     p->version = ctx->hdr.api_version;
     p->flexible = ctx->flexible;
     return p;
@@ -392,6 +406,18 @@ find_static(struct group *g, struct sl_slice instance)
         if (g->members[i]->instance && seq(g->members[i]->instance, instance))
             return g->members[i];
     return NULL;
+}
+
+/* KIP-345: a request naming a static instance whose current member id is
+ * not the one it carries comes from a replaced (fenced) process. */
+static int
+fenced_instance(struct group *g, struct sl_slice member, struct sl_slice instance, int instance_null)
+{
+    struct gmember *s;
+    if (instance_null)
+        return 0;
+    s = find_static(g, instance);
+    return s && !seq(s->id, member);
 }
 
 static int
@@ -910,7 +936,11 @@ group_sync(struct coord *c, struct req_ctx *ctx, const struct sync_req *sr)
         goto out;
     g = find_group(c, sr->group, NULL);
     m = g ? find_member(g, sr->member, NULL) : NULL;
-    if (!g || !m)
+    if (sr->group.len == 0)
+        err = SL_ERR_INVALID_GROUP_ID;
+    else if (g && fenced_instance(g, sr->member, sr->instance, sr->instance_null))
+        err = SL_ERR_FENCED_INSTANCE_ID;
+    else if (!g || !m)
         err = SL_ERR_UNKNOWN_MEMBER_ID;
     else if (m->instance && (sr->instance_null || !seq(m->instance, sr->instance)))
         err = SL_ERR_FENCED_INSTANCE_ID;
@@ -974,10 +1004,14 @@ group_heartbeat(struct coord *c, struct sl_slice group, struct sl_slice member,
     struct gmember *m;
     int err = 0;
 
+    if (group.len == 0)
+        return SL_ERR_INVALID_GROUP_ID;
     pthread_mutex_lock(&c->mu);
     g = find_group(c, group, NULL);
     m = g ? find_member(g, member, NULL) : NULL;
-    if (!g || !m || g->state == GS_EMPTY || g->state == GS_DEAD)
+    if (g && fenced_instance(g, member, instance, instance_null))
+        err = SL_ERR_FENCED_INSTANCE_ID;
+    else if (!g || !m || g->state == GS_EMPTY || g->state == GS_DEAD)
         err = SL_ERR_UNKNOWN_MEMBER_ID;
     else if (m->instance && (instance_null || !seq(m->instance, instance)))
         err = SL_ERR_FENCED_INSTANCE_ID;
@@ -1271,6 +1305,10 @@ group_commit_check(struct coord *c, struct sl_slice group, struct sl_slice membe
         } else {
             err = SL_ERR_UNKNOWN_MEMBER_ID;    /* Kafka: ILLEGAL_GENERATION in newer versions */
         }
+        goto out;
+    }
+    if (fenced_instance(g, member, instance, instance_null)) {
+        err = SL_ERR_FENCED_INSTANCE_ID;
         goto out;
     }
     if (generation < 0 && member.len == 0 && g->state == GS_EMPTY)
@@ -1634,13 +1672,15 @@ load_record(struct coord *c, const struct rec_record *r)
     partition = pr_read_i32(&kr);
     if (kr.err)
         return;
+    if (!r->value) {
+        /* a deletion: never brings a group back to life */
+        if ((g = find_group(c, group, NULL)) != NULL)
+            off_del(g, (const char *)topic.p, topic.len, partition);
+        return;
+    }
     g = get_or_create_group(c, group);
     if (!g)
         return;
-    if (!r->value) {
-        off_del(g, (const char *)topic.p, topic.len, partition);
-        return;
-    }
     pr_reader_init(&vr, r->value, (size_t)r->value_len, 0);
     vv = pr_read_i16(&vr);
     offset = pr_read_i64(&vr);
@@ -1706,6 +1746,14 @@ load_offsets(struct coord *c)
             off = next;
         }
     }
+    /* groups whose every offset was deleted afterwards are gone */
+    for (int i = c->ngroups - 1; i >= 0; i--) {
+        if (c->groups[i]->noffsets == 0) {
+            group_free(c->groups[i]);
+            memmove(&c->groups[i], &c->groups[i + 1], sizeof(*c->groups) * (size_t)(c->ngroups - i - 1));
+            c->ngroups--;
+        }
+    }
     for (int i = 0; i < c->ngroups; i++)
         c->groups[i]->empty_since_wall = loop_wall_ms();
     SL_INFO("group", "loaded %zu offset record(s) of %d group(s) from %s", loaded, c->ngroups,
@@ -1766,6 +1814,8 @@ void
 coord_loop_stopping(struct coord *c, struct loop *l)
 {
     pthread_mutex_lock(&c->mu);
+    if (c->nstopped < (int)(sizeof(c->stopped) / sizeof(c->stopped[0])))
+        c->stopped[c->nstopped++] = l;
     for (int gi = 0; gi < c->ngroups; gi++) {
         struct group *g = c->groups[gi];
         for (int i = 0; i < g->nmembers; i++) {

@@ -1,5 +1,7 @@
 /* storage/pstate.c -- see pstate.h. */
+#include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include "storage/buf.h"
@@ -227,15 +229,21 @@ pstate_write_snapshot(const struct pstate *ps, const char *dir, int64_t offset)
 int
 pstate_read_snapshot(struct pstate *ps, const char *path)
 {
-    char *buf = malloc(SNAP_MAX + 1);
+    struct stat st;
+    char *buf;
     const uint8_t *p, *end;
     size_t len;
     int rc;
     int32_t n;
 
-    if (!buf)
+    /* size the buffer by the file (bounded), not by the largest allowed */
+    if (stat(path, &st) != 0)
+        return errno == ENOENT ? SL_ERR__NOENT : SL_ERR__IO;
+    if (st.st_size < 0 || (uint64_t)st.st_size > SNAP_MAX)
+        return SL_ERR__CORRUPT;
+    if (!(buf = malloc((size_t)st.st_size + 1)))
         return SL_ERR__NOMEM;
-    if ((rc = ckpt_read(path, buf, SNAP_MAX, &len)) != 0)
+    if ((rc = ckpt_read(path, buf, (size_t)st.st_size, &len)) != 0)
         goto out;
     rc = SL_ERR__CORRUPT;
     p = (const uint8_t *)buf;
