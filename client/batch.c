@@ -134,3 +134,12 @@ slc_batch_finish(struct sl_buf *out, const uint8_t *recs, size_t recs_len, int32
     rec_put_u32(h + REC_OFF_CRC, rec_compute_crc(h, size));
     return out->oom ? SLUICE_ERR_NOMEM : 0;
 }
+
+void
+slc_batch_stamp(uint8_t *h, size_t len, int64_t pid, int16_t epoch, int32_t seq)
+{
+    rec_put_u64(h + REC_OFF_PRODUCER_ID, (uint64_t)pid);
+    rec_put_u16(h + REC_OFF_PRODUCER_EPOCH, (uint16_t)epoch);
+    rec_put_u32(h + REC_OFF_BASE_SEQUENCE, (uint32_t)seq);
+    rec_put_u32(h + REC_OFF_CRC, rec_compute_crc(h, len));
+}

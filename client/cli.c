@@ -564,6 +564,9 @@ static const char PRODUCE_USAGE[] =
     "                        sticky for null keys)\n"
     "  --compression CODEC   none|gzip|lz4|zstd|snappy (default none)\n"
     "  --acks 0|1|all        (default all)\n"
+    "  --no-idempotence      no producer id / sequence numbers (idempotence is on\n"
+    "                        by default with --acks all, when the broker has it)\n"
+    "  --retries N           (default 5)   --retry-backoff-ms N (default 100)\n"
     "  --linger-ms N         (default 5)   --batch-size BYTES (default 16384)\n"
     "  --timestamp MS        create time for every record (default: now)\n";
 
@@ -655,6 +658,12 @@ cmd_produce(int argc, char **argv)
                 die_usage("bad --acks '%s' (want 0, 1 or all)", a.val);
         } else if (opt_is(&a, "--linger-ms", NULL, 1)) {
             conf.linger_ms = parse_int_arg("--linger-ms", a.val, 0, 600000);
+        } else if (opt_is(&a, "--no-idempotence", NULL, 0)) {
+            conf.enable_idempotence = 0;
+        } else if (opt_is(&a, "--retries", NULL, 1)) {
+            conf.retries = parse_int_arg("--retries", a.val, 0, 1000000);
+        } else if (opt_is(&a, "--retry-backoff-ms", NULL, 1)) {
+            conf.retry_backoff_ms = parse_int_arg("--retry-backoff-ms", a.val, 0, 600000);
         } else if (opt_is(&a, "--batch-size", NULL, 1)) {
             conf.batch_size = parse_int_arg("--batch-size", a.val, 64, 64 * 1024 * 1024);
         } else if (opt_is(&a, "--timestamp", NULL, 1)) {
@@ -718,7 +727,10 @@ cmd_produce(int argc, char **argv)
     free(line);
     if (in != stdin)
         fclose(in);
-    rc = sluice_flush(sl, conf.request_timeout_ms * (conf.retries + 2));
+    {
+        int64_t wait = (int64_t)(conf.request_timeout_ms + conf.retry_backoff_ms) * (conf.retries + 2);
+        rc = sluice_flush(sl, wait > INT32_MAX ? INT32_MAX : (int)wait);
+    }
     if (st.failed)
         die("produce failed: %s (%" PRId64 " record(s) not delivered)", st.errmsg, st.failed);
     if (rc)

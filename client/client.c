@@ -24,6 +24,7 @@ sluice_conf_init(struct sluice_conf *c)
     c->request_timeout_ms = 30000;
     c->connect_timeout_ms = 5000;
     c->max_in_flight = 5;
+    c->enable_idempotence = 1;
     c->fetch_max_wait_ms = 500;
     c->fetch_max_bytes = 50 * 1024 * 1024;
     c->fetch_partition_max_bytes = 1024 * 1024;
@@ -168,6 +169,12 @@ sluice_new(struct sluice **out, const struct sluice_conf *conf)
         sl->conf.max_in_flight = 1;
     if (sl->conf.max_in_flight > SLC_MAX_INFLIGHT / 2)
         sl->conf.max_in_flight = SLC_MAX_INFLIGHT / 2;
+    /* idempotence needs acks=all (as the Java client: acks 0/1 turn it off) */
+    sl->idem = sl->conf.enable_idempotence && sl->conf.acks == -1;
+    sl->pid = -1;
+    sl->epoch = -1;
+    if (sl->idem && sl->conf.max_in_flight > 5)
+        sl->conf.max_in_flight = 5;     /* the broker dedups the last 5 batches */
     if (sl->conf.batch_size < 64)
         sl->conf.batch_size = 64;
     sl->rnd = (uint32_t)time(NULL) ^ (uint32_t)getpid() ^ (uint32_t)(uintptr_t)sl;
@@ -205,6 +212,8 @@ sluice_destroy(struct sluice *sl)
         free(t->name);
         free(t->leaders);
         free(t->open);
+        free(t->seq_next);
+        free(t->seq_acked);
         free(t);
     }
     free(sl->topics);
@@ -344,15 +353,25 @@ cache_topic(struct sluice *sl, const struct sluice_topic_md *tm)
     if (tm->partition_count > t->nparts) {
         int32_t *l = realloc(t->leaders, (size_t)tm->partition_count * sizeof(*l));
         struct slc_batch **o = realloc(t->open, (size_t)tm->partition_count * sizeof(*o));
+        int32_t *sn, *sa;
         if (l)
             t->leaders = l;
         if (o)
             t->open = o;
         if (!l || !o)
             return;
+        sn = realloc(t->seq_next, (size_t)tm->partition_count * sizeof(*sn));
+        if (sn)
+            t->seq_next = sn;
+        sa = realloc(t->seq_acked, (size_t)tm->partition_count * sizeof(*sa));
+        if (sa)
+            t->seq_acked = sa;
+        if (!sn || !sa)
+            return;
         for (i = t->nparts; i < tm->partition_count; i++) {
             t->leaders[i] = -1;
             t->open[i] = NULL;
+            t->seq_next[i] = t->seq_acked[i] = 0;
         }
         t->nparts = tm->partition_count;
     }

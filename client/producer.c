@@ -12,6 +12,26 @@
  * request on the same connection). Retriable errors (leader moved, not
  * enough replicas, timeouts, a lost connection) mark metadata stale and
  * put the batch back after retry.backoff.ms, up to `retries` times.
+ * Retried batches go back into the ready list in closing order (batch id),
+ * and a send round never sends a batch of a partition ahead of an older
+ * one it skipped, so records of a partition keep their order.
+ *
+ * Idempotence (conf.enable_idempotence with acks=all, when the broker has
+ * InitProducerId): before the first send the handle gets a producer id and
+ * epoch (InitProducerId v1, no transactional id). A batch is stamped when it
+ * is first sent: producer id, epoch and the partition's next base sequence
+ * (which then advances by the record count, wrapping past INT32_MAX to 0),
+ * with the CRC recomputed; a retry resends exactly those bytes. At most 5
+ * requests are in flight per connection (the broker remembers the last 5
+ * batches per producer and partition). DUPLICATE_SEQUENCE_NUMBER is a
+ * success (the broker has the batch already). OUT_OF_ORDER_SEQUENCE_NUMBER
+ * or UNKNOWN_PRODUCER_ID for the head batch of a partition (the oldest one
+ * not acknowledged) is fatal for that batch: it is reported failed through
+ * the delivery callback; for a later batch it means an earlier one is being
+ * retried, so it is retried behind it. Any batch that fails for good while
+ * stamped starts a producer reset: sending pauses until nothing is in
+ * flight, then a new producer id is fetched, every sequence restarts at 0,
+ * and batches still waiting are stamped afresh.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -95,19 +115,43 @@ deliver(struct sluice *sl, struct slc_batch *b, int err, int64_t base_offset, in
     batch_free(b);
 }
 
+int32_t
+slc_seq_add(int32_t seq, int32_t count)
+{
+    if (seq > INT32_MAX - count)
+        return count - (INT32_MAX - seq) - 1;
+    return seq + count;
+}
+
+/* Append b (front 0), or put it back in closing order (front 1: a retry). */
 static void
 ready_push(struct sluice *sl, struct slc_batch *b, int front)
 {
+    struct slc_batch **pp;
+
     b->next = NULL;
     if (!sl->ready_head) {
         sl->ready_head = sl->ready_tail = b;
     } else if (front) {
-        b->next = sl->ready_head;
-        sl->ready_head = b;
+        for (pp = &sl->ready_head; *pp && (*pp)->id < b->id; pp = &(*pp)->next)
+            ;
+        b->next = *pp;
+        *pp = b;
+        if (!b->next)
+            sl->ready_tail = b;
     } else {
         sl->ready_tail->next = b;
         sl->ready_tail = b;
     }
+}
+
+/* A stamped batch failed for good: its partition's sequence has a gap, so
+ * the producer id must be renewed (once nothing is in flight). */
+static void
+idem_fail(struct sluice *sl, struct slc_batch *b)
+{
+    if (sl->idem && b->pid >= 0 && b->pid == sl->pid)
+        sl->pid_state = SLC_PID_RESET;
 }
 
 /* Build the wire form and move the batch to the ready list. */
@@ -125,6 +169,7 @@ batch_close(struct sluice *sl, struct slc_batch *b)
         while (np == b->partition);
         b->t->sticky = np;
     }
+    b->id = sl->next_batch_id++;
     rc = slc_batch_finish(&b->wire, b->recs.data, b->recs.len, b->count, b->base_ts, b->max_ts,
                           sl->conf.compression);
     if (rc) {
@@ -149,7 +194,32 @@ retry_or_fail(struct sluice *sl, struct slc_batch *b, int err)
         ready_push(sl, b, 1);
         return;
     }
+    idem_fail(sl, b);
     deliver(sl, b, err, -1, -1);
+}
+
+/* A partition error on a stamped batch that only the sequence explains. */
+static void
+sequence_error(struct sluice *sl, struct slc_batch *b, int ec)
+{
+    int head = b->pid == sl->pid && b->seq == b->t->seq_acked[b->partition];
+
+    if (head || sl->destroying || b->attempts > sl->conf.retries) {
+        idem_fail(sl, b);
+        deliver(sl, b, ec, -1, -1);
+        return;
+    }
+    /* an older batch of the partition failed and is being retried: follow it */
+    b->retry_at = slc_now_ms();
+    ready_push(sl, b, 1);
+}
+
+static void
+delivered(struct sluice *sl, struct slc_batch *b, int64_t base, int64_t lat)
+{
+    if (b->pid >= 0 && b->pid == sl->pid)
+        b->t->seq_acked[b->partition] = slc_seq_add(b->seq, b->count);
+    deliver(sl, b, 0, base, lat);
 }
 
 void
@@ -185,12 +255,19 @@ slc_produce_response(struct sluice *sl, struct slc_broker *br, void *vctx, struc
                     memcmp(b->t->name, name.p, name.len) != 0)
                     continue;
                 ctx->b[k] = NULL;
-                if (ec) {
+                if (ec == SL_ERR_DUPLICATE_SEQUENCE_NUMBER && b->pid >= 0) {
+                    delivered(sl, b, base, lat);    /* the broker has it already */
+                } else if ((ec == SL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER || ec == SL_ERR_UNKNOWN_PRODUCER_ID) &&
+                           b->pid >= 0) {
+                    slc_seterr(sl, ec, "produce to %s [%d] failed: %s", b->t->name, part,
+                               sluice_strerror(ec));
+                    sequence_error(sl, b, ec);
+                } else if (ec) {
                     slc_seterr(sl, ec, "produce to %s [%d] failed: %s", b->t->name, part,
                                sluice_strerror(ec));
                     retry_or_fail(sl, b, ec);
                 } else {
-                    deliver(sl, b, 0, base, lat);
+                    delivered(sl, b, base, lat);
                 }
                 break;
             }
@@ -268,7 +345,117 @@ send_request(struct sluice *sl, struct slc_broker *br, struct slc_batch **v, int
 
 #define REQ_MAX_BYTES (16 * 1024 * 1024)
 
-/* Send every sendable ready batch. */
+/* InitProducerId v0/v1 (no transactional id) on any broker. 0, or an
+ * error (UNSUPPORTED when the broker lacks the API). */
+static int
+init_producer_id(struct sluice *sl)
+{
+    struct slc_broker *b;
+    struct pr_writer w;
+    struct pr_reader r;
+    int32_t corr;
+    int16_t ver, ec, epoch;
+    int64_t pid;
+    int rc;
+
+    if ((rc = slc_any_broker(sl, &b)) != 0)
+        return rc;
+    if ((rc = slc_pick_version(sl, b, PR_API_INIT_PRODUCER_ID, 0, SLC_V_INIT_PRODUCER_ID, &ver)) != 0)
+        return rc;
+    sl_buf_reset(&sl->req);
+    slc_req_begin(b, &sl->req, &w, PR_API_INIT_PRODUCER_ID, ver, sl->client_id, &corr);
+    pr_write_i16(&w, -1);                         /* transactional id: null */
+    pr_write_i32(&w, sl->conf.request_timeout_ms);
+    if ((rc = slc_call(sl, b, corr, &r)) != 0)
+        return rc;
+    pr_read_i32(&r);                              /* throttle */
+    ec = pr_read_i16(&r);
+    pid = pr_read_i64(&r);
+    epoch = pr_read_i16(&r);
+    if (r.err)
+        return slc_seterr(sl, SLUICE_ERR_CORRUPT, "bad InitProducerId response");
+    if (ec)
+        return slc_seterr(sl, ec, "InitProducerId failed: %s", sluice_strerror(ec));
+    if (pid < 0)
+        return slc_seterr(sl, SLUICE_ERR_CORRUPT, "InitProducerId: no producer id");
+    sl->pid = pid;
+    sl->epoch = epoch;
+    return 0;
+}
+
+/* Fail every ready batch with err (the producer id cannot be had). */
+static void
+fail_ready(struct sluice *sl, int err)
+{
+    struct slc_batch *b;
+    while ((b = sl->ready_head) != NULL) {
+        sl->ready_head = b->next;
+        deliver(sl, b, err, -1, -1);
+    }
+    sl->ready_tail = NULL;
+}
+
+/* Idempotence: have a producer id before sending. 1 = send, 0 = not now. */
+static int
+idem_ready(struct sluice *sl, int64_t now)
+{
+    int i, rc;
+
+    if (!sl->idem || sl->pid_state == SLC_PID_OK)
+        return 1;
+    if (sl->pid_state == SLC_PID_RESET) {
+        for (i = 0; i < sl->nbrokers; i++)
+            if (sl->brokers[i].conn.fd >= 0 && sl->brokers[i].produce_inflight > 0)
+                return 0;                       /* drain first */
+    }
+    if (now < sl->pid_retry_at)
+        return 0;
+    rc = init_producer_id(sl);
+    if (rc == SLUICE_ERR_UNSUPPORTED) {
+        sl->idem = 0;                           /* the broker has no idempotence */
+        sl->errmsg[0] = 0;
+        return 1;
+    }
+    if (rc) {
+        sl->pid_retry_at = now + sl->conf.retry_backoff_ms;
+        if (++sl->pid_failures > sl->conf.retries) {
+            sl->pid_failures = 0;
+            fail_ready(sl, rc);
+        }
+        return 0;
+    }
+    sl->pid_failures = 0;
+    sl->pid_state = SLC_PID_OK;
+    for (i = 0; i < sl->ntopics; i++) {
+        struct slc_topic *t = sl->topics[i];
+        int32_t p;
+        for (p = 0; t->seq_next && p < t->nparts; p++)
+            t->seq_next[p] = t->seq_acked[p] = 0;
+    }
+    return 1;
+}
+
+/* Stamp b with the producer id and its partition's next sequence, unless it
+ * carries the current producer id already (a retry: same bytes). */
+static void
+stamp(struct sluice *sl, struct slc_batch *b)
+{
+    struct slc_topic *t = b->t;
+
+    if (!sl->idem || (b->pid == sl->pid && b->pid >= 0))
+        return;
+    b->pid = sl->pid;
+    b->epoch = sl->epoch;
+    b->seq = t->seq_next[b->partition];
+    t->seq_next[b->partition] = slc_seq_add(b->seq, b->count);
+    slc_batch_stamp(b->wire.data, b->wire.len, b->pid, b->epoch, b->seq);
+}
+
+#define MAX_BLOCKED 1024
+
+/* Send every sendable ready batch. A batch that must wait (backoff, broker
+ * busy, one per partition per request) holds back the later batches of its
+ * partition in this round, so a partition's batches leave in order. */
 static void
 send_ready(struct sluice *sl)
 {
@@ -280,44 +467,55 @@ send_ready(struct sluice *sl)
         if (slc_refresh_topic(sl, NULL, 0, NULL) != 0)
             sl->md_stale = 1;
     }
+    if (sl->ready_head && !idem_ready(sl, now))
+        return;
     while (progress) {
         struct slc_broker *target = NULL;
         struct slc_batch *v[256];
-        int n = 0;
+        struct { struct slc_topic *t; int32_t p; } blocked[MAX_BLOCKED];
+        int n = 0, nblocked = 0, full = 0;
         size_t bytes = 0;
 
         progress = 0;
         for (pp = &sl->ready_head; (b = *pp) != NULL;) {
             struct slc_broker *br = NULL;
-            int rc, dup = 0;
-            if (b->retry_at > now || n == 256) {
+            int rc, hold = 0, i;
+            for (i = 0; i < nblocked && !hold; i++)
+                hold = blocked[i].t == b->t && blocked[i].p == b->partition;
+            if (hold) {
                 pp = &b->next;
                 continue;
             }
-            rc = slc_leader(sl, b->t->name, b->partition, &br);
-            if (rc) {
+            if (full || b->retry_at > now || n == 256) {
+                hold = 1;
+            } else if ((rc = slc_leader(sl, b->t->name, b->partition, &br)) != 0) {
                 *pp = b->next;
-                if (!b->next || sl->ready_tail == b) {
-                    /* recompute the tail below */
-                }
                 sl->ready_tail = NULL;
                 b->attempts++;
                 retry_or_fail(sl, b, rc);
-                /* the list changed (retry pushes at the front): restart */
+                /* the list changed: restart */
                 progress = 1;
                 break;
+            } else if (br->produce_inflight >= sl->conf.max_in_flight || (target && br != target)) {
+                hold = 1;
+            } else {
+                for (i = 0; i < n && !hold; i++)
+                    hold = v[i]->t == b->t && v[i]->partition == b->partition;
+                if (!hold && n > 0 && bytes + b->wire.len > REQ_MAX_BYTES)
+                    hold = 1;
             }
-            if (br->produce_inflight >= sl->conf.max_in_flight || (target && br != target)) {
+            if (hold) {
+                if (nblocked < MAX_BLOCKED) {
+                    blocked[nblocked].t = b->t;
+                    blocked[nblocked].p = b->partition;
+                    nblocked++;
+                } else {
+                    full = 1;                   /* hold everything after this */
+                }
                 pp = &b->next;
                 continue;
             }
-            for (int i = 0; i < n; i++)
-                if (v[i]->t == b->t && v[i]->partition == b->partition)
-                    dup = 1;
-            if (dup || (n > 0 && bytes + b->wire.len > REQ_MAX_BYTES)) {
-                pp = &b->next;
-                continue;
-            }
+            stamp(sl, b);
             target = br;
             v[n++] = b;
             bytes += b->wire.len;
@@ -462,6 +660,8 @@ sluice_produce(struct sluice *sl, const struct sluice_record *rec)
             return SLUICE_ERR_NOMEM;
         b->t = t;
         b->partition = part;
+        b->pid = -1;
+        b->seq = -1;
         b->created_ms = slc_now_ms();
         b->base_ts = ts;
         b->max_ts = ts;

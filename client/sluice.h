@@ -83,6 +83,7 @@ struct sluice_conf {
     int   request_timeout_ms;     /* default 30000 */
     int   connect_timeout_ms;     /* default 5000 */
     int   max_in_flight;          /* produce requests per broker, default 5 */
+    int   enable_idempotence;     /* default 1: see "Idempotence" below */
     int   fetch_max_wait_ms;      /* default 500 */
     int   fetch_max_bytes;        /* per request, default 50 MB */
     int   fetch_partition_max_bytes; /* default 1 MB */
@@ -185,6 +186,22 @@ int  sluice_poll(struct sluice *sl, int timeout_ms);
 int  sluice_flush(struct sluice *sl, int timeout_ms);
 /* Records queued or in flight. */
 int64_t sluice_outq_len(const struct sluice *sl);
+
+/* Idempotence: with conf.enable_idempotence (the default) and acks=all
+ * (the default; acks 0 or 1 turn it off, as in the Java client), when the
+ * broker's ApiVersions lists InitProducerId, the producer gets a producer
+ * id and epoch before its first send and stamps every batch with them and
+ * a per-partition base sequence (advancing by the record count, wrapping
+ * past INT32_MAX to 0). max_in_flight is capped at 5. A retry resends the
+ * same bytes, so the broker drops a batch it already has
+ * (DUPLICATE_SEQUENCE_NUMBER is reported as success) and records of a
+ * partition are written once and in order across lost connections and
+ * broker restarts, as long as retries last. OUT_OF_ORDER_SEQUENCE_NUMBER
+ * (or UNKNOWN_PRODUCER_ID) on the oldest unacknowledged batch of a
+ * partition fails that batch (delivery callback); after any batch fails for
+ * good the producer drains what is in flight, takes a new producer id and
+ * restarts its sequences. Without InitProducerId the producer is simply not
+ * idempotent. */
 
 /* Kafka's partitioner: murmur2 (Java Utils.murmur2) and
  * toPositive(murmur2(key)) % n. */

@@ -42,6 +42,7 @@
 #define SLC_V_LIST_GROUPS    1
 #define SLC_V_DESCRIBE_GROUPS 1
 #define SLC_V_DELETE_GROUPS  0
+#define SLC_V_INIT_PRODUCER_ID 1
 
 int64_t slc_now_ms(void);
 
@@ -96,6 +97,10 @@ struct slc_batch {
     struct sl_buf wire;           /* finished batch (header + maybe compressed records) */
     int      attempts;
     int64_t  retry_at;
+    uint64_t id;                  /* closing order: retries go back in this order */
+    int64_t  pid;                 /* idempotence: stamped producer id, -1 none */
+    int16_t  epoch;
+    int32_t  seq;                 /* base sequence, -1 before stamping */
 };
 
 struct slc_topic {
@@ -105,6 +110,8 @@ struct slc_topic {
     int32_t *leaders;             /* per partition, -1 unknown */
     struct slc_batch **open;      /* producer: per-partition open batch */
     int32_t  sticky;              /* sticky partition for null keys, -1 none */
+    int32_t *seq_next;            /* idempotence, per partition: next base sequence */
+    int32_t *seq_acked;           /* ... and the one the broker expects next (head) */
 };
 
 /* ---- consumer state ---------------------------------------------------- */
@@ -161,6 +168,14 @@ struct sluice {
     int64_t  outq;
     int64_t  next_linger_check;
     uint32_t rnd;
+    uint64_t next_batch_id;
+    /* idempotence (producer id from InitProducerId) */
+    int      idem;                /* on for this handle (conf + acks=all) */
+    int      pid_state;           /* SLC_PID_* */
+    int64_t  pid;
+    int16_t  epoch;
+    int64_t  pid_retry_at;
+    int      pid_failures;
     /* consumer */
     struct slc_cpart *cparts;
     int      ncparts;
@@ -224,10 +239,16 @@ int  slc_batch_finish(struct sl_buf *out, const uint8_t *recs, size_t recs_len, 
                       int64_t base_ts, int64_t max_ts, int codec);
 /* The one compression seam: compress src with codec into out / decompress. */
 int  slc_compress(int codec, const uint8_t *src, size_t len, struct sl_buf *out);
+/* Set producer id, epoch and base sequence in a finished batch (at the
+ * start of wire) and recompute its CRC. */
+void slc_batch_stamp(uint8_t *wire, size_t len, int64_t pid, int16_t epoch, int32_t seq);
 int  slc_decompress(int codec, const uint8_t *src, size_t len, struct sl_buf *out);
 int  slc_codec_available(int codec);
 
 /* producer.c */
+enum { SLC_PID_NONE = 0, SLC_PID_OK, SLC_PID_RESET };
+/* Kafka's sequence arithmetic: seq + count, wrapping past INT32_MAX to 0. */
+int32_t slc_seq_add(int32_t seq, int32_t count);
 void slc_produce_response(struct sluice *sl, struct slc_broker *b, void *ctx, struct pr_reader *r, int err);
 void slc_producer_destroy(struct sluice *sl);
 void slc_topic_free_batches(struct slc_topic *t);
