@@ -50,6 +50,9 @@ LAYER_LIBS  := $(if $(SUPPORT_SRC),$(SUPPORT_LIB)) $(if $(SERVER_SRC),$(SERVER_L
                $(if $(CLIENT_SRC),$(CLIENT_LIB)) $(STORAGE_LIB)
 
 .PHONY: all test unit integration valgrind bench run clean deps
+# keep every intermediate object (test and bench objects come from pattern
+# chains and would otherwise be deleted and rebuilt on every make)
+.SECONDARY:
 all: $(LAYER_LIBS) $(SLUICED) $(SLUICE_CLI) $(UNIT_BINS) $(BENCH_BINS)
 
 $(B)/obj/%.o: %.c

@@ -12,6 +12,7 @@
 #include "server/conf.h"
 #include "storage/err.h"
 #include "storage/log.h"
+#include "storage/plog.h"
 
 static void
 usage(FILE *f)
@@ -75,6 +76,10 @@ main(int argc, char **argv)
             rl.rlim_cur = rl.rlim_max;
             setrlimit(RLIMIT_NOFILE, &rl);
         }
+        /* rolled segments' files: at most half the limit open at once
+         * (LRU); the rest is for sockets and active segments */
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+            plog_set_max_open_files((int)(rl.rlim_cur / 2 > 1000000 ? 1000000 : rl.rlim_cur / 2));
     }
     if ((rc = broker_start(&b, &conf)) != 0) {
         fprintf(stderr, "sluiced: could not start: %s\n", sl_strerror(rc));

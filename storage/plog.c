@@ -953,9 +953,12 @@ plog_read(struct plog *log, int64_t offset, size_t max_bytes, int64_t max_offset
             len = max_bytes < whole ? whole : max_bytes;
         if ((int64_t)len > end - pos)
             len = (size_t)(end - pos);
+        if ((rc = seg_fd_get(s, &out->fd)) != 0) {
+            out->fd = -1;
+            break;
+        }
         seg_ref(s);
         out->seg = s;
-        out->fd = s->fd;
         out->pos = pos;
         out->len = len;
         break;
@@ -968,16 +971,25 @@ out:
 void
 plog_slice_release(struct plog_slice *s)
 {
-    if (s->seg)
+    if (s->seg) {
+        seg_fd_put(s->seg);
         seg_unref(s->seg);
+    }
     s->seg = NULL;
     s->len = 0;
     s->fd = -1;
 }
 
 void
+plog_set_max_open_files(int n)
+{
+    seg_set_max_open(n);
+}
+
+void
 plog_pin_release(void *seg)
 {
+    seg_fd_put(seg);
     seg_unref(seg);
 }
 
@@ -1010,9 +1022,18 @@ batch_first_at_or_after(struct seg *s, int64_t pos, const struct rec_batch_hdr *
     }
     if (!(b = malloc(size)))
         return SL_ERR__NOMEM;
-    if ((rc = fsio_pread_all(s->fd, b, size, pos, s->prefix)) != 0) {
-        free(b);
-        return rc;
+    {
+        int fd;
+        if ((rc = seg_fd_get(s, &fd)) != 0) {
+            free(b);
+            return rc;
+        }
+        rc = fsio_pread_all(fd, b, size, pos, s->prefix);
+        seg_fd_put(s);
+        if (rc != 0) {
+            free(b);
+            return rc;
+        }
     }
     *offset = h->base_offset;
     *found_ts = h->max_timestamp;

@@ -187,6 +187,11 @@ int plog_epoch_end_offset(struct plog *log, int32_t epoch, int32_t *end_epoch, i
  * plus replay). Forget producers last seen before cutoff_ts: */
 void plog_expire_producers(struct plog *log, int64_t cutoff_ts);
 
+/* Descriptors of rolled segments are opened on demand and cached, at most
+ * n open across all logs of the process (least recently used closed first);
+ * active segments always stay open. Default 1024. */
+void plog_set_max_open_files(int n);
+
 /* Delete the log directory and everything in it (after plog_close or on
  * an unopened dir). */
 int plog_destroy_dir(const char *dir);

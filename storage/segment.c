@@ -1,5 +1,6 @@
 /* storage/segment.c -- see segment.h. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,142 @@ static void
 seg_path(const struct seg *s, const char *suffix, char *out, size_t len)
 {
     snprintf(out, len, "%s%s", s->prefix, suffix);
+}
+
+
+/* ---- descriptor cache ------------------------------------------------------ */
+
+static pthread_mutex_t fd_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct seg *lru_head, *lru_tail;   /* most recently used first */
+static int lru_count;
+static int fd_max_open = 1024;
+
+void
+seg_set_max_open(int n)
+{
+    pthread_mutex_lock(&fd_mu);
+    fd_max_open = n < 4 ? 4 : n;
+    pthread_mutex_unlock(&fd_mu);
+}
+
+int
+seg_open_count(void)
+{
+    int n;
+    pthread_mutex_lock(&fd_mu);
+    n = lru_count;
+    pthread_mutex_unlock(&fd_mu);
+    return n;
+}
+
+static void
+lru_remove(struct seg *s)
+{
+    if (!s->in_lru)
+        return;
+    if (s->lru_prev)
+        s->lru_prev->lru_next = s->lru_next;
+    else
+        lru_head = s->lru_next;
+    if (s->lru_next)
+        s->lru_next->lru_prev = s->lru_prev;
+    else
+        lru_tail = s->lru_prev;
+    s->lru_prev = s->lru_next = NULL;
+    s->in_lru = 0;
+    lru_count--;
+}
+
+static void
+lru_push(struct seg *s)
+{
+    s->lru_prev = NULL;
+    s->lru_next = lru_head;
+    if (lru_head)
+        lru_head->lru_prev = s;
+    lru_head = s;
+    if (!lru_tail)
+        lru_tail = s;
+    s->in_lru = 1;
+    lru_count++;
+}
+
+/* Close idle descriptors past the cap, least recently used first. */
+static void
+lru_evict(const struct seg *keep)
+{
+    struct seg *x = lru_tail;
+    while (lru_count > fd_max_open && x) {
+        struct seg *prev = x->lru_prev;
+        if (x->fd_users == 0 && x != keep) {
+            lru_remove(x);
+            close(x->fd);
+            x->fd = -1;
+        }
+        x = prev;
+    }
+}
+
+static int
+open_log_fd(struct seg *s)
+{
+    char path[PATH_MAX + 16];
+    seg_path(s, ".log", path, sizeof(path));
+    s->fd = open(path, O_RDWR | O_CLOEXEC);
+    if (s->fd < 0) {
+        SL_ERROR("segment", "open %s: %s", path, strerror(errno));
+        return sl_err_from_errno(errno);
+    }
+    return 0;
+}
+
+int
+seg_fd_get(struct seg *s, int *fd)
+{
+    int rc = 0;
+    pthread_mutex_lock(&fd_mu);
+    if (s->fd < 0) {
+        if ((rc = open_log_fd(s)) != 0)
+            goto out;
+        if (!s->fd_pinned)
+            lru_push(s);
+    } else if (s->in_lru && lru_head != s) {
+        lru_remove(s);
+        lru_push(s);
+    }
+    s->fd_users++;
+    *fd = s->fd;
+    lru_evict(s);
+out:
+    pthread_mutex_unlock(&fd_mu);
+    return rc;
+}
+
+void
+seg_fd_put(struct seg *s)
+{
+    pthread_mutex_lock(&fd_mu);
+    s->fd_users--;
+    pthread_mutex_unlock(&fd_mu);
+}
+
+/* Active segments keep their descriptor out of the cache. */
+static int
+seg_pin_fd(struct seg *s, int pinned)
+{
+    int rc = 0;
+    pthread_mutex_lock(&fd_mu);
+    s->fd_pinned = pinned;
+    if (pinned) {
+        lru_remove(s);
+        if (s->fd < 0)
+            rc = open_log_fd(s);
+    } else if (s->fd >= 0 && !s->in_lru) {
+        lru_push(s);
+        lru_evict(NULL);
+    }
+    pthread_mutex_unlock(&fd_mu);
+    return rc;
 }
 
 static struct seg *
@@ -44,6 +181,9 @@ seg_alloc(const char *dir, int64_t base)
 static void
 seg_free(struct seg *s)
 {
+    pthread_mutex_lock(&fd_mu);
+    lru_remove(s);
+    pthread_mutex_unlock(&fd_mu);
     idx_close(&s->oidx);
     idx_close(&s->tidx);
     if (s->fd >= 0)
@@ -64,6 +204,8 @@ seg_unref(struct seg *s)
         seg_free(s);
 }
 
+/* New segment: create the .log (pinned, it is active). Existing one: just
+ * learn its size; the descriptor opens on first use. */
 static int
 seg_open_log(struct seg *s, int create)
 {
@@ -71,13 +213,24 @@ seg_open_log(struct seg *s, int create)
     struct stat st;
 
     seg_path(s, ".log", path, sizeof(path));
-    s->fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0), 0644);
-    if (s->fd < 0) {
-        SL_ERROR("segment", "open %s: %s", path, strerror(errno));
+    if (create) {
+        s->fd = open(path, O_RDWR | O_CLOEXEC | O_CREAT | O_TRUNC, 0644);
+        if (s->fd < 0) {
+            SL_ERROR("segment", "open %s: %s", path, strerror(errno));
+            return sl_err_from_errno(errno);
+        }
+        s->fd_pinned = 1;
+        s->size = s->synced_size = 0;
+        return 0;
+    }
+    if (stat(path, &st) < 0) {
+        SL_ERROR("segment", "stat %s: %s", path, strerror(errno));
         return sl_err_from_errno(errno);
     }
-    if (fstat(s->fd, &st) < 0)
-        return sl_err_from_errno(errno);
+    if (!S_ISREG(st.st_mode)) {
+        SL_ERROR("segment", "%s is not a regular file", path);
+        return SL_ERR__IO;
+    }
     s->size = st.st_size;
     s->synced_size = st.st_size;
     return 0;
@@ -106,6 +259,8 @@ seg_load_indexes(struct seg *s, const struct plog_config *cfg, int writable)
     }
     s->indexes_loaded = 1;
     s->active = writable;
+    if (writable && (rc = seg_pin_fd(s, 1)) != 0)
+        return rc;
     if (idx_sanity_check(&s->oidx, s->size) != 0 || idx_sanity_check(&s->tidx, s->size) != 0)
         return SL_ERR__CORRUPT;     /* the caller rebuilds (and says so if unexpected) */
     return 0;
@@ -161,9 +316,15 @@ seg_read_hdr(struct seg *s, int64_t pos, struct rec_batch_hdr *hdr)
     uint8_t b[REC_HDR_LEN];
     int rc;
 
+    int fd;
+
     if (pos + REC_HDR_LEN > s->size)
         return SL_ERR__CORRUPT;
-    if ((rc = fsio_pread_all(s->fd, b, sizeof(b), pos, s->prefix)) != 0)
+    if ((rc = seg_fd_get(s, &fd)) != 0)
+        return rc;
+    rc = fsio_pread_all(fd, b, sizeof(b), pos, s->prefix);
+    seg_fd_put(s);
+    if (rc != 0)
         return rc == SL_ERR__UNDERFLOW ? SL_ERR__CORRUPT : rc;
     if (rec_parse_hdr(b, sizeof(b), (size_t)(s->size - pos), hdr) != 0)
         return SL_ERR__CORRUPT;
@@ -283,11 +444,14 @@ static int64_t
 seg_walk(struct seg *s, const struct plog_config *cfg, int64_t pos, int check,
          int64_t first_offset, int *err)
 {
-    struct scan sc = { .fd = s->fd, .buf = NULL, .cap = SCAN_CHUNK, .file_size = s->size };
+    struct scan sc = { .fd = -1, .buf = NULL, .cap = SCAN_CHUNK, .file_size = s->size };
     int64_t expect = first_offset;
 
+    if ((*err = seg_fd_get(s, &sc.fd)) != 0)
+        return pos;
     sc.buf = malloc(sc.cap);
     if (!sc.buf) {
+        seg_fd_put(s);
         *err = SL_ERR__NOMEM;
         return pos;
     }
@@ -323,6 +487,7 @@ seg_walk(struct seg *s, const struct plog_config *cfg, int64_t pos, int check,
         pos += (int64_t)size;
     }
     free(sc.buf);
+    seg_fd_put(s);
     return pos;
 }
 
@@ -357,7 +522,12 @@ seg_recover(struct seg *s, const struct plog_config *cfg, int64_t first_offset,
     if (end < s->size) {
         SL_WARN("segment", "%s.log: invalid data at byte %lld of %lld, truncating",
                 s->prefix, (long long)end, (long long)s->size);
-        if ((rc = fsio_ftruncate(s->fd, end, s->prefix)) != 0)
+        int fd;
+        if ((rc = seg_fd_get(s, &fd)) != 0)
+            return rc;
+        rc = fsio_ftruncate(fd, end, s->prefix);
+        seg_fd_put(s);
+        if (rc != 0)
             return rc;
         s->size = end;
     }
@@ -442,8 +612,15 @@ seg_truncate(struct seg *s, const struct plog_config *cfg, int64_t pos, int64_t 
 
     if ((rc = seg_load_indexes(s, cfg, s->active)) != 0 && rc != SL_ERR__CORRUPT)
         return rc;
-    if ((rc = fsio_ftruncate(s->fd, pos, s->prefix)) != 0)
-        return SL_ERR__OFFLINE;
+    {
+        int fd;
+        if ((rc = seg_fd_get(s, &fd)) != 0)
+            return SL_ERR__OFFLINE;
+        rc = fsio_ftruncate(fd, pos, s->prefix);
+        seg_fd_put(s);
+        if (rc != 0)
+            return SL_ERR__OFFLINE;
+    }
     s->size = pos;
     if (s->synced_size > pos)
         s->synced_size = pos;
@@ -479,6 +656,7 @@ seg_deactivate(struct seg *s)
     if ((rc = idx_trim(&s->tidx)) != 0)
         return rc;
     s->active = 0;
+    seg_pin_fd(s, 0);
     return 0;
 }
 
@@ -494,7 +672,7 @@ seg_activate(struct seg *s, const struct plog_config *cfg)
     if ((rc = idx_make_writable(&s->tidx, (size_t)cfg->segment_index_bytes)) != 0)
         return rc;
     s->active = 1;
-    return 0;
+    return seg_pin_fd(s, 1);
 }
 
 int
@@ -504,7 +682,12 @@ seg_sync(struct seg *s, int sync_index)
     int rc;
 
     if (s->synced_size < size) {
-        if ((rc = fsio_fdatasync(s->fd, s->prefix)) != 0)
+        int fd;
+        if ((rc = seg_fd_get(s, &fd)) != 0)
+            return rc;
+        rc = fsio_fdatasync(fd, s->prefix);
+        seg_fd_put(s);
+        if (rc != 0)
             return rc;
         s->synced_size = size;
     }

@@ -15,7 +15,14 @@
  * sendfile()s from the fd holds another, so retention can unlink a segment
  * whose bytes are still being sent; the fd closes with the last reference.
  *
- * Threading: callers serialise everything but seg_ref/seg_unref (atomic).
+ * Descriptors: the active segment keeps its .log open. Older segments open
+ * theirs on demand (seg_fd_get / seg_fd_put around every use) and stay open
+ * in a process-wide LRU of at most seg_set_max_open() files; the least
+ * recently used idle one is closed when a new one opens. A reader holding a
+ * slice holds its descriptor too, so it is never closed under a sendfile.
+ *
+ * Threading: callers serialise everything but seg_ref/seg_unref (atomic)
+ * and the descriptor cache (its own mutex).
  */
 #ifndef SL_SEGMENT_H
 #define SL_SEGMENT_H
@@ -43,6 +50,11 @@ struct seg {
     int         active;             /* indexes writable, preallocated */
     int         deleted;            /* files unlinked */
     int         refs;               /* atomic */
+    /* descriptor cache (under the cache's mutex) */
+    int         fd_users;           /* seg_fd_get without seg_fd_put */
+    int         fd_pinned;          /* active: never closed by the cache */
+    struct seg *lru_prev, *lru_next;
+    int         in_lru;
 };
 
 /* What a recovery scan found. */
@@ -91,6 +103,15 @@ int seg_sync(struct seg *s, int sync_index);
 int seg_max_timestamp(struct seg *s, const struct plog_config *cfg, int64_t *ts, int64_t *offset);
 /* Index full (or about to be) or relative offsets about to overflow. */
 int seg_needs_roll_for(struct seg *s, int64_t last_offset);
+
+/* The .log descriptor, opened if the cache had closed it; every use is
+ * bracketed by get and put. 0 or an sl_err code. */
+int  seg_fd_get(struct seg *s, int *fd);
+void seg_fd_put(struct seg *s);
+/* Cap on open descriptors of non-active segments (process-wide, >= 4). */
+void seg_set_max_open(int n);
+/* Descriptors of non-active segments open now (tests, stats). */
+int  seg_open_count(void);
 
 void seg_ref(struct seg *s);
 /* Drop a reference; the last one closes and frees. */

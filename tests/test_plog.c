@@ -16,6 +16,7 @@
 #include "storage/log.h"
 #include "storage/plog.h"
 #include "storage/record.h"
+#include "storage/segment.h"
 #include "tests/support/batchgen.h"
 #include "tests/support/plogtest.h"
 #include "tests/support/tmpdir.h"
@@ -1038,4 +1039,37 @@ Test(plog, concurrent_readers_during_appends_and_rolls)
     cr_assert_neq(r.stop, 2, "reader: %s", r.err);
     cr_assert_gt(r.reads, 0);
     cr_assert_eq(plog_close(log), 0);
+}
+
+/* Rolled segments open their files on demand, and no more than the cap stay
+ * open: reading every offset of a 40-segment log with a cap of 4 works and
+ * leaves at most 4 descriptors of rolled segments open. */
+Test(plog, rolled_segment_descriptors_are_capped)
+{
+    struct pt_model m = { 0 };
+    struct plog *log = open_log(SEG16K, NULL);
+
+    for (int i = 0; i < 400; i++)
+        append_ok(log, &m, 3, 300, 1);
+    cr_assert_geq(plog_segment_count(log), 20, "%d segments", plog_segment_count(log));
+    plog_set_max_open_files(4);
+    int64_t leo = plog_log_end_offset(log);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int64_t o = 0; o < leo; o += 5) {
+            struct plog_slice s;
+            cr_assert_eq(plog_read(log, o, 1, leo, &s), 0, "offset %" PRId64, o);
+            cr_assert_gt(s.len, 0);
+            uint8_t *buf = malloc(s.len);
+            cr_assert_eq(plog_slice_copy(&s, buf), 0);
+            struct rec_batch_hdr h;
+            cr_assert_eq(rec_parse_hdr(buf, s.len, s.len, &h), 0);
+            cr_assert(h.base_offset <= o && o <= rec_last_offset(&h));
+            free(buf);
+            plog_slice_release(&s);
+            cr_assert_leq(seg_open_count(), 4, "%d rolled segment files open", seg_open_count());
+        }
+    }
+    plog_set_max_open_files(1024);
+    cr_assert_eq(plog_close(log), 0);
+    pt_model_free(&m);
 }
