@@ -71,9 +71,27 @@ fetch_op_free(struct fetch_op *op)
 
 /* Read what is available for every partition and, if enough (or forced),
  * answer. Returns 1 if answered. */
+/* Cheap, lock-free: could any partition have data now? */
+static int
+fetch_may_have_data(const struct fetch_op *op)
+{
+    for (int i = 0; i < op->nparts; i++) {
+        const struct fetch_part *fp = &op->parts[i];
+        if (fp->err || plog_is_offline(fp->p->log))
+            return 1;
+        int64_t end = op->replica_id >= 0 ? plog_log_end_offset(fp->p->log)
+                                          : plog_high_watermark(fp->p->log);
+        if (end > fp->offset || fp->offset < plog_log_start_offset(fp->p->log))
+            return 1;
+    }
+    return 0;
+}
+
 static int
 fetch_try_answer(struct fetch_op *op, int force)
 {
+    if (!force && op->min_bytes > 0 && !fetch_may_have_data(op))
+        return 0;
     struct plog_slice *slices = calloc((size_t)(op->nparts ? op->nparts : 1), sizeof(*slices));
     int16_t *errs = calloc((size_t)(op->nparts ? op->nparts : 1), sizeof(*errs));
     int16_t ver = op->ctx.hdr.api_version;
@@ -210,10 +228,12 @@ fetch_recheck_parked(struct loop_ctx *lc)
     struct fetch_op *op = lc->parked, *next;
     for (; op; op = next) {
         next = op->next;
-        if (conn_is_closed(resp_conn(op->r)) || fetch_try_answer(op, 0)) {
+        if (conn_is_closed(resp_conn(op->r))) {
             unpark(op);
-            if (op->r)
-                fetch_try_answer(op, 1);   /* closed connection: complete to free it */
+            resp_discard(op->r);           /* nobody to answer */
+            fetch_op_free(op);
+        } else if (fetch_try_answer(op, 0)) {
+            unpark(op);
             fetch_op_free(op);
         }
     }

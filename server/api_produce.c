@@ -190,6 +190,10 @@ api_produce(struct req_ctx *ctx)
                 if (err == SL_ERR_DUPLICATE_SEQUENCE_NUMBER) {
                     err = 0;    /* a retry of an appended batch: its original offsets */
                     ai.log_append_time = -1;
+                    /* the original may still be waiting for its fsync on another
+                     * loop: this reply waits for one of its own */
+                    if (wait_sync && broker_mark_dirty(ctx->lc, p) != 0)
+                        err = SL_ERR_KAFKA_STORAGE_ERROR;
                 } else if (err == SL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER ||
                            err == SL_ERR_INVALID_PRODUCER_EPOCH) {
                     /* refused, nothing appended */
@@ -198,7 +202,7 @@ api_produce(struct req_ctx *ctx)
                     plog_set_high_watermark(p->log, plog_log_end_offset(p->log));
                     appended = 1;
                     if (wait_sync && broker_mark_dirty(ctx->lc, p) != 0)
-                        err = SL_ERR__NOMEM;
+                        err = SL_ERR_KAFKA_STORAGE_ERROR;
                 } else {
                     SL_WARN("produce", "%s-%d: append failed: %s", t->name, idx, sl_strerror(err));
                     err = sl_err_to_wire(err);
@@ -218,8 +222,10 @@ appended:
                 if (!op || op->n % 16 == 0) {
                     struct produce_op *nop = realloc(op, sizeof(*op) + sizeof(op->parts[0]) *
                                                      (size_t)((op ? op->n : 0) + 16));
-                    if (!nop)
+                    if (!nop) {
+                        topic_put(t);
                         goto oom;
+                    }
                     if (!op)
                         nop->n = 0;
                     op = nop;
@@ -273,6 +279,8 @@ oom:
     return 0;
 bad:
     free(op);
+    if (appended)
+        broker_wake_fetchers(b);
     if (resp) {
         resp_discard(resp);
     }

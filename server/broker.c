@@ -92,7 +92,7 @@ on_loop_start(struct loop *l, int idx, void *arg)
     lc->wake_task.arg = lc;
     loop_set_data(l, lc);
     if (syncer_start(&lc->syncer, lc) != 0)
-        SL_ERROR("broker", "loop %d: cannot start its syncer thread", idx);
+        SL_ERROR("broker", "loop %d: cannot start its group commit", idx);
 }
 
 static void
@@ -101,7 +101,7 @@ on_loop_stop(struct loop *l, int idx, void *arg)
     struct broker *b = arg;
     struct loop_ctx *lc = &b->loops[idx];
 
-    syncer_stop(lc->syncer);
+    syncer_stop(lc->syncer, lc);
     lc->syncer = NULL;
     fetch_abort_parked(lc);
     coord_loop_stopping(b->coord, l);

@@ -91,7 +91,8 @@ struct coord {
 
 struct offset_commit_batch {
     struct coord      *c;
-    struct group      *g;
+    char              *group;     /* a copy: the group itself may be deleted
+                                   * meanwhile, it is looked up under mu */
     struct sl_buf      buf;
     struct rec_builder rb;
     int                n;
@@ -1335,19 +1336,20 @@ struct offset_commit_batch *
 group_commit_begin(struct coord *c, struct sl_slice group)
 {
     struct offset_commit_batch *ob = calloc(1, sizeof(*ob));
-    if (!ob)
-        return NULL;
-    ob->c = c;
-    sl_buf_init(&ob->buf);
-    pthread_mutex_lock(&c->mu);
-    ob->g = get_or_create_group(c, group);
-    pthread_mutex_unlock(&c->mu);
-    if (!ob->g) {
+    if (!ob || !(ob->group = sdup(group))) {
         free(ob);
         return NULL;
     }
+    ob->c = c;
+    sl_buf_init(&ob->buf);
     rec_builder_begin(&ob->rb, &ob->buf, loop_wall_ms());
     return ob;
+}
+
+static struct sl_slice
+ob_group(const struct offset_commit_batch *ob)
+{
+    return (struct sl_slice){ (const uint8_t *)ob->group, strlen(ob->group) };
 }
 
 int
@@ -1357,20 +1359,22 @@ group_commit_add(struct offset_commit_batch *ob, struct sl_slice topic, int32_t 
 {
     struct sl_buf scratch = SL_BUF_INIT;
     struct coord *c = ob->c;
-    int rc;
+    struct group *g;
+    int rc = SL_ERR_COORDINATOR_NOT_AVAILABLE;
 
     if (metadata.len > (size_t)c->b->conf->offset_metadata_max_bytes)
         return SL_ERR_OFFSET_METADATA_TOO_LARGE;
     pthread_mutex_lock(&c->mu);
-    rc = off_put(ob->g, (const char *)topic.p, topic.len, partition, offset, leader_epoch,
-                 metadata_null ? "" : (const char *)metadata.p, metadata_null ? 0 : metadata.len, now_ms);
+    if ((g = get_or_create_group(c, ob_group(ob))) != NULL)
+        rc = off_put(g, (const char *)topic.p, topic.len, partition, offset, leader_epoch,
+                     metadata_null ? "" : (const char *)metadata.p, metadata_null ? 0 : metadata.len,
+                     now_ms);
     pthread_mutex_unlock(&c->mu);
     if (rc != 0)
         return SL_ERR_COORDINATOR_NOT_AVAILABLE;
-    add_offset_record(&ob->rb, &scratch, (struct sl_slice){ (const uint8_t *)ob->g->id, strlen(ob->g->id) },
-                      (const char *)topic.p, topic.len, partition, offset, leader_epoch,
-                      metadata_null ? "" : (const char *)metadata.p, metadata_null ? 0 : metadata.len,
-                      now_ms, 0);
+    add_offset_record(&ob->rb, &scratch, ob_group(ob), (const char *)topic.p, topic.len, partition,
+                      offset, leader_epoch, metadata_null ? "" : (const char *)metadata.p,
+                      metadata_null ? 0 : metadata.len, now_ms, 0);
     sl_buf_free(&scratch);
     ob->n++;
     return 0;
@@ -1384,12 +1388,12 @@ group_commit_end(struct offset_commit_batch *ob, struct partition **part)
     if (ob->n > 0) {
         size_t size = rec_builder_finish(&ob->rb, 0, -1, -1, -1);
         pthread_mutex_lock(&ob->c->mu);
-        rc = size ? append_offsets(ob->c, (struct sl_slice){ (const uint8_t *)ob->g->id, strlen(ob->g->id) },
-                                   &ob->buf, size, part)
+        rc = size ? append_offsets(ob->c, ob_group(ob), &ob->buf, size, part)
                   : SL_ERR_COORDINATOR_NOT_AVAILABLE;
         pthread_mutex_unlock(&ob->c->mu);
     }
     sl_buf_free(&ob->buf);
+    free(ob->group);
     free(ob);
     return rc;
 }
@@ -1587,6 +1591,32 @@ group_describe(struct coord *c, struct pr_writer *w, int16_t ver, struct sl_slic
     pthread_mutex_unlock(&c->mu);
 }
 
+/* Delete group g (at slot) with its offsets: tombstones to the log. mu held. */
+static void
+group_delete_locked(struct coord *c, struct group *g, int slot)
+{
+    struct sl_slice group = { (const uint8_t *)g->id, strlen(g->id) };
+    if (g->noffsets > 0) {
+        struct sl_buf b = SL_BUF_INIT, scratch = SL_BUF_INIT;
+        struct rec_builder rb;
+        struct partition *p;
+        size_t size;
+        rec_builder_begin(&rb, &b, loop_wall_ms());
+        for (int i = 0; i < g->noffsets; i++)
+            add_offset_record(&rb, &scratch, group, g->offsets[i].topic,
+                              strlen(g->offsets[i].topic), g->offsets[i].partition, 0, -1,
+                              "", 0, loop_wall_ms(), 1);
+        size = rec_builder_finish(&rb, 0, -1, -1, -1);
+        if (size && append_offsets(c, group, &b, size, &p) == 0)
+            plog_flush(p->log, INT64_MAX);
+        sl_buf_free(&b);
+        sl_buf_free(&scratch);
+    }
+    memmove(&c->groups[slot], &c->groups[slot + 1], sizeof(*c->groups) * (size_t)(c->ngroups - slot - 1));
+    c->ngroups--;
+    group_free(g);
+}
+
 int
 group_delete(struct coord *c, struct sl_slice group)
 {
@@ -1595,31 +1625,12 @@ group_delete(struct coord *c, struct sl_slice group)
 
     pthread_mutex_lock(&c->mu);
     g = find_group(c, group, &slot);
-    if (!g) {
+    if (!g)
         rc = SL_ERR_GROUP_ID_NOT_FOUND;
-    } else if (g->state != GS_EMPTY || g->nmembers > 0) {
+    else if (g->state != GS_EMPTY || g->nmembers > 0)
         rc = SL_ERR_NON_EMPTY_GROUP;
-    } else {
-        if (g->noffsets > 0) {
-            struct sl_buf b = SL_BUF_INIT, scratch = SL_BUF_INIT;
-            struct rec_builder rb;
-            struct partition *p;
-            size_t size;
-            rec_builder_begin(&rb, &b, loop_wall_ms());
-            for (int i = 0; i < g->noffsets; i++)
-                add_offset_record(&rb, &scratch, group, g->offsets[i].topic,
-                                  strlen(g->offsets[i].topic), g->offsets[i].partition, 0, -1,
-                                  "", 0, loop_wall_ms(), 1);
-            size = rec_builder_finish(&rb, 0, -1, -1, -1);
-            if (size && append_offsets(c, group, &b, size, &p) == 0)
-                plog_flush(p->log, INT64_MAX);
-            sl_buf_free(&b);
-            sl_buf_free(&scratch);
-        }
-        memmove(&c->groups[slot], &c->groups[slot + 1], sizeof(*c->groups) * (size_t)(c->ngroups - slot - 1));
-        c->ngroups--;
-        group_free(g);
-    }
+    else
+        group_delete_locked(c, g, slot);
     pthread_mutex_unlock(&c->mu);
     return rc;
 }
@@ -1642,9 +1653,7 @@ offsets_retention(struct coord *c, int64_t now_wall)
             continue;
         SL_INFO("group", "%s: offsets expired after %d minutes empty", g->id,
                 c->b->conf->offsets_retention_minutes);
-        pthread_mutex_unlock(&c->mu);
-        group_delete(c, (struct sl_slice){ (const uint8_t *)g->id, strlen(g->id) });
-        pthread_mutex_lock(&c->mu);
+        group_delete_locked(c, g, gi);   /* mu stays held: indexes stay valid */
     }
 }
 

@@ -142,6 +142,25 @@ before_sleep(struct loop *l, void *arg)
     syncer_kick(arg);
 }
 
+/* Fallback without a thread (it could not be started): fsync and answer
+ * in the loop, as a before_sleep hook. */
+static void
+inline_commit(struct loop *l, void *arg)
+{
+    struct loop_ctx *lc = arg;
+    struct produce_op *w = lc->sync_waiters;
+    (void)l;
+    if (lc->ndirty == 0 && !w)
+        return;
+    lc->sync_waiters = NULL;
+    for (int i = 0; i < lc->ndirty; i++)
+        plog_flush(lc->dirty[i]->log, INT64_MAX);
+    produce_complete_synced(w);
+    for (int i = 0; i < lc->ndirty; i++)
+        topic_put(lc->dirty_topics[i]);
+    lc->ndirty = 0;
+}
+
 int
 syncer_start(struct syncer **out, struct loop_ctx *lc)
 {
@@ -161,17 +180,21 @@ syncer_start(struct syncer **out, struct loop_ctx *lc)
         }
         loop_del_before_sleep(lc->l, before_sleep, s);
         free(s);
-        return SL_ERR__NOMEM;
+        SL_ERROR("broker", "no syncer thread: acks=all fsyncs run in the loop");
+        *out = NULL;
+        return loop_add_before_sleep(lc->l, inline_commit, lc);
     }
     *out = s;
     return 0;
 }
 
 void
-syncer_stop(struct syncer *s)
+syncer_stop(struct syncer *s, struct loop_ctx *lc)
 {
-    if (!s)
+    if (!s) {
+        inline_commit(lc->l, lc);    /* the fallback's last turn */
         return;
+    }
     pthread_mutex_lock(&s->mu);
     s->stopping = 1;
     pthread_cond_signal(&s->cv);

@@ -22,12 +22,13 @@
 
 struct syncer;
 
-/* Start the syncer of loop lc (on the loop thread, from on_loop_start). */
+/* Start the syncer of loop lc (on the loop thread, from on_loop_start).
+ * If its thread cannot start, *out is NULL and the loop fsyncs inline. */
 int  syncer_start(struct syncer **out, struct loop_ctx *lc);
 /* before_sleep: hand over what this turn dirtied, if the syncer is idle. */
 void syncer_kick(struct syncer *s);
 /* Loop stopping (on its thread): finish the running sync, then fsync and
  * answer whatever is still waiting, synchronously; free. */
-void syncer_stop(struct syncer *s);
+void syncer_stop(struct syncer *s, struct loop_ctx *lc);
 
 #endif

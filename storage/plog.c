@@ -58,6 +58,8 @@ struct plog {
     struct epoch_entry *epochs;
     int                 nepochs, epochs_cap;
     struct pstate       producers;     /* idempotent producer state */
+    char                ckpt_last[256];/* the checkpoint file as last written */
+    size_t              ckpt_len;
 };
 
 void
@@ -154,7 +156,7 @@ static int
 write_checkpoint(struct plog *log, int clean)
 {
     char path[PATH_MAX], buf[256];
-    int n;
+    int n, rc;
 
     snprintf(path, sizeof(path), "%s/" CKPT_NAME, log->dir);
     n = snprintf(buf, sizeof(buf),
@@ -162,7 +164,18 @@ write_checkpoint(struct plog *log, int clean)
                  "\nhigh_watermark %" PRId64 "\n",
                  clean, atomic_load(&log->recovery_point), atomic_load(&log->log_start),
                  atomic_load(&log->hw));
-    return ckpt_write(path, buf, (size_t)n);
+    /* unchanged since the last write: nothing to sync (the periodic pass
+     * runs for every partition, busy or not) */
+    if ((size_t)n == log->ckpt_len && memcmp(buf, log->ckpt_last, (size_t)n) == 0)
+        return 0;
+    rc = ckpt_write(path, buf, (size_t)n);
+    if (rc == 0 && (size_t)n < sizeof(log->ckpt_last)) {
+        memcpy(log->ckpt_last, buf, (size_t)n);
+        log->ckpt_len = (size_t)n;
+    } else {
+        log->ckpt_len = 0;
+    }
+    return rc;
 }
 
 struct ckpt_vals {

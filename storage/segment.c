@@ -585,17 +585,21 @@ seg_find_batch(struct seg *s, const struct plog_config *cfg, int64_t target, int
     }
     idx_lookup_offset(&s->oidx, target, &ioff, &ipos);
     p = ipos;
+    int have = 0;      /* hdr already holds the batch at p */
     if (p > 0) {
         /* the entry must name a batch ending at ioff: else the index lies */
         if ((rc = seg_read_hdr(s, p, hdr)) != 0 || rec_last_offset(hdr) != ioff) {
             SL_WARN("segment", "%s.index: entry for %lld does not match the log",
                     s->prefix, (long long)ioff);
             p = 0;
+        } else {
+            have = 1;
         }
     }
     while (p < s->size) {
-        if ((rc = seg_read_hdr(s, p, hdr)) != 0)
+        if (!have && (rc = seg_read_hdr(s, p, hdr)) != 0)
             return rc;
+        have = 0;
         if (rec_last_offset(hdr) >= target) {
             *pos = p;
             return 0;
