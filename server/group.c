@@ -1,4 +1,6 @@
-/* server/group.c -- the group coordinator's state machine and offset store.
+/* server/group.c -- the group coordinator's state machine: groups,
+ * members, generations, rebalances, parked Join/Sync replies, session
+ * deadlines (the ticker thread). Committed offsets are in group_offsets.c.
  * See group.h for the model; comments below cite Kafka's GroupCoordinator
  * where behaviour follows it.
  */
@@ -10,93 +12,13 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
-#include "server/group.h"
+#include "server/group_int.h"
 #include "server/produce.h"
 #include "storage/err.h"
 #include "storage/log.h"
 #include "storage/record.h"
 
-#define OFFSETS_TOPIC "__consumer_offsets"
 #define TICK_MS 50
-
-struct parked {
-    struct coord *c;
-    struct resp *r;
-    struct loop *l;
-    int16_t      version;
-    int          flexible;
-};
-
-struct gmember {
-    char    *id;
-    char    *instance;                /* NULL for dynamic members */
-    char    *client_id;
-    char    *client_host;
-    int32_t  session_timeout;
-    int32_t  rebalance_timeout;
-    int      nprotocols;
-    struct { char *name; uint8_t *meta; size_t meta_len; } *protocols;
-    uint8_t *assignment;
-    size_t   assignment_len;
-    struct parked *join;
-    struct parked *sync;
-    int64_t  deadline;                /* session expiry, monotonic ms */
-};
-
-struct goffset {
-    char    *topic;
-    int32_t  partition;
-    int64_t  offset;
-    int32_t  leader_epoch;
-    char    *metadata;
-    int64_t  commit_ts;
-};
-
-struct pending_member {
-    char   *id;
-    int64_t deadline;
-};
-
-struct group {
-    char           *id;
-    int             state;
-    char           *protocol_type;
-    char           *protocol;
-    int32_t         generation;
-    char           *leader;
-    struct gmember **members;
-    int             nmembers;
-    struct pending_member *pending;
-    int             npending;
-    int64_t         rebalance_deadline;   /* join phase ends by then */
-    int64_t         initial_delay_until;  /* new group: wait for more members */
-    int64_t         empty_since_wall;
-    struct goffset *offsets;              /* sorted by (topic, partition) */
-    int             noffsets, offsets_cap;
-};
-
-struct coord {
-    pthread_mutex_t mu;
-    struct broker  *b;
-    struct group  **groups;              /* sorted by id */
-    int             ngroups, cap;
-    struct topic   *offsets_topic;       /* reference, NULL until first needed */
-    pthread_t       ticker;
-    pthread_cond_t  cv;
-    int             stopping;
-    int64_t         last_retention_check;
-    struct loop    *stopped[64];         /* network loops that stopped */
-    int             nstopped;
-};
-
-struct offset_commit_batch {
-    struct coord      *c;
-    char              *group;     /* a copy: the group itself may be deleted
-                                   * meanwhile, it is looked up under mu */
-    struct sl_buf      buf;
-    struct rec_builder rb;
-    int                n;
-};
 
 const char *
 group_state_name(int state)
@@ -108,8 +30,8 @@ group_state_name(int state)
 
 /* ---- small helpers ---------------------------------------------------------- */
 
-static char *
-sdup(struct sl_slice s)
+char *
+grp_sdup(struct sl_slice s)
 {
     char *p = malloc(s.len + 1);
     if (p) {
@@ -120,15 +42,15 @@ sdup(struct sl_slice s)
     return p;
 }
 
-static int
-seq(const char *a, struct sl_slice s)
+int
+grp_seq(const char *a, struct sl_slice s)
 {
     /* s.p is NULL for a null string (len 0): no memcmp then */
     return a && strlen(a) == s.len && (s.len == 0 || memcmp(a, s.p, s.len) == 0);
 }
 
-static int
-scmp(const char *a, struct sl_slice s)
+int
+grp_scmp(const char *a, struct sl_slice s)
 {
     size_t al = strlen(a), n = al < s.len ? al : s.len;
     int c = n ? memcmp(a, s.p, n) : 0;   /* s.p may be NULL when n == 0 */
@@ -299,13 +221,13 @@ finish_sync(struct parked *p, struct group *g, int16_t err, const uint8_t *assig
 
 /* ---- groups and members --------------------------------------------------------- */
 
-static struct group *
-find_group(struct coord *c, struct sl_slice id, int *slot)
+struct group *
+grp_find_group(struct coord *c, struct sl_slice id, int *slot)
 {
     int lo = 0, hi = c->ngroups;
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
-        int cmp = scmp(c->groups[mid]->id, id);
+        int cmp = grp_scmp(c->groups[mid]->id, id);
         if (cmp == 0) {
             if (slot)
                 *slot = mid;
@@ -321,14 +243,14 @@ find_group(struct coord *c, struct sl_slice id, int *slot)
     return NULL;
 }
 
-static struct group *
-get_or_create_group(struct coord *c, struct sl_slice id)
+struct group *
+grp_get_or_create_group(struct coord *c, struct sl_slice id)
 {
     int slot;
-    struct group *g = find_group(c, id, &slot);
+    struct group *g = grp_find_group(c, id, &slot);
     if (g)
         return g;
-    if (!(g = calloc(1, sizeof(*g))) || !(g->id = sdup(id))) {
+    if (!(g = calloc(1, sizeof(*g))) || !(g->id = grp_sdup(id))) {
         free(g);
         return NULL;
     }
@@ -367,8 +289,8 @@ member_free(struct gmember *m)
     free(m);
 }
 
-static void
-group_free(struct group *g)
+void
+grp_group_free(struct group *g)
 {
     for (int i = 0; i < g->nmembers; i++)
         member_free(g->members[i]);
@@ -388,11 +310,11 @@ group_free(struct group *g)
     free(g);
 }
 
-static struct gmember *
-find_member(struct group *g, struct sl_slice id, int *idx)
+struct gmember *
+grp_find_member(struct group *g, struct sl_slice id, int *idx)
 {
     for (int i = 0; i < g->nmembers; i++)
-        if (seq(g->members[i]->id, id)) {
+        if (grp_seq(g->members[i]->id, id)) {
             if (idx)
                 *idx = i;
             return g->members[i];
@@ -400,32 +322,32 @@ find_member(struct group *g, struct sl_slice id, int *idx)
     return NULL;
 }
 
-static struct gmember *
-find_static(struct group *g, struct sl_slice instance)
+struct gmember *
+grp_find_static(struct group *g, struct sl_slice instance)
 {
     for (int i = 0; i < g->nmembers; i++)
-        if (g->members[i]->instance && seq(g->members[i]->instance, instance))
+        if (g->members[i]->instance && grp_seq(g->members[i]->instance, instance))
             return g->members[i];
     return NULL;
 }
 
 /* KIP-345: a request naming a static instance whose current member id is
  * not the one it carries comes from a replaced (fenced) process. */
-static int
-fenced_instance(struct group *g, struct sl_slice member, struct sl_slice instance, int instance_null)
+int
+grp_fenced_instance(struct group *g, struct sl_slice member, struct sl_slice instance, int instance_null)
 {
     struct gmember *s;
     if (instance_null)
         return 0;
-    s = find_static(g, instance);
-    return s && !seq(s->id, member);
+    s = grp_find_static(g, instance);
+    return s && !grp_seq(s->id, member);
 }
 
 static int
 find_pending(struct group *g, struct sl_slice id)
 {
     for (int i = 0; i < g->npending; i++)
-        if (seq(g->pending[i].id, id))
+        if (grp_seq(g->pending[i].id, id))
             return i;
     return -1;
 }
@@ -450,7 +372,7 @@ set_protocols(struct gmember *m, const struct join_req *jr)
     if (!m->protocols)
         return SL_ERR__NOMEM;
     for (int i = 0; i < jr->nprotocols; i++) {
-        m->protocols[i].name = sdup(jr->protocols[i].name);
+        m->protocols[i].name = grp_sdup(jr->protocols[i].name);
         m->protocols[i].meta = malloc(jr->protocols[i].meta.len + 1);
         if (!m->protocols[i].name || !m->protocols[i].meta)
             return SL_ERR__NOMEM;
@@ -470,7 +392,7 @@ same_protocols(const struct gmember *m, const struct join_req *jr)
     if (m->nprotocols != jr->nprotocols)
         return 0;
     for (int i = 0; i < jr->nprotocols; i++)
-        if (!seq(m->protocols[i].name, jr->protocols[i].name) ||
+        if (!grp_seq(m->protocols[i].name, jr->protocols[i].name) ||
             m->protocols[i].meta_len != jr->protocols[i].meta.len ||
             (jr->protocols[i].meta.len &&
              memcmp(m->protocols[i].meta, jr->protocols[i].meta.p, jr->protocols[i].meta.len)))
@@ -490,7 +412,7 @@ protocols_compatible(struct group *g, const struct join_req *jr, const struct gm
             if (m == self)
                 continue;
             for (int j = 0; j < m->nprotocols; j++)
-                if (seq(m->protocols[j].name, jr->protocols[k].name))
+                if (grp_seq(m->protocols[j].name, jr->protocols[k].name))
                     has = 1;
             all = has;
         }
@@ -549,16 +471,16 @@ select_protocol(struct group *g)
     g->protocol = best ? strdup(best) : NULL;
 }
 
-static int64_t
-mono_now(void)
+int64_t
+grp_mono_now(void)
 {
     return loop_mono_ms();
 }
 
-static void
-touch(struct gmember *m)
+void
+grp_touch(struct gmember *m)
 {
-    m->deadline = mono_now() + m->session_timeout;
+    m->deadline = grp_mono_now() + m->session_timeout;
 }
 
 static void
@@ -597,11 +519,11 @@ prepare_rebalance(struct coord *c, struct group *g)
             rt = g->members[i]->rebalance_timeout;
     if (g->state == GS_EMPTY && c->b->conf->group_initial_rebalance_delay_ms > 0) {
         int32_t d = c->b->conf->group_initial_rebalance_delay_ms;
-        g->initial_delay_until = mono_now() + (d < rt || rt == 0 ? d : rt);
+        g->initial_delay_until = grp_mono_now() + (d < rt || rt == 0 ? d : rt);
     } else {
         g->initial_delay_until = 0;
     }
-    g->rebalance_deadline = mono_now() + (rt > 0 ? rt : 1000);
+    g->rebalance_deadline = grp_mono_now() + (rt > 0 ? rt : 1000);
     g->state = GS_PREPARING;
     SL_DEBUG("group", "%s: preparing rebalance (generation %d, %d members)", g->id,
              g->generation, g->nmembers);
@@ -661,7 +583,7 @@ complete_join(struct coord *c, struct group *g)
         struct gmember *m = g->members[i];
         finish_join(m->join, g, 0, m->id, !strcmp(m->id, g->leader));
         m->join = NULL;
-        touch(m);
+        grp_touch(m);
     }
     (void)c;
 }
@@ -671,12 +593,12 @@ maybe_complete_join(struct coord *c, struct group *g)
 {
     if (g->state != GS_PREPARING)
         return;
-    if (g->initial_delay_until && mono_now() < g->initial_delay_until)
+    if (g->initial_delay_until && grp_mono_now() < g->initial_delay_until)
         return;
     for (int i = 0; i < g->nmembers; i++)
         if (!g->members[i]->join)
             return;
-    if (g->npending > 0 && mono_now() < g->rebalance_deadline)
+    if (g->npending > 0 && grp_mono_now() < g->rebalance_deadline)
         return;    /* members told MEMBER_ID_REQUIRED are on their way back */
     complete_join(c, g);
 }
@@ -696,14 +618,14 @@ add_member(struct group *g, const struct join_req *jr, const char *id, struct re
     }
     g->members = nm;
     m->id = strdup(id);
-    m->instance = jr->instance_null ? NULL : sdup(jr->instance);
-    m->client_id = sdup(jr->client_id);
+    m->instance = jr->instance_null ? NULL : grp_sdup(jr->instance);
+    m->client_id = grp_sdup(jr->client_id);
     m->client_host = strdup(conn_peer(ctx->c));
     if (set_protocols(m, jr) != 0 || !m->id || !m->client_id || !m->client_host) {
         member_free(m);
         return NULL;
     }
-    touch(m);
+    grp_touch(m);
     g->members[g->nmembers++] = m;
     return m;
 }
@@ -734,13 +656,13 @@ group_join(struct coord *c, struct req_ctx *ctx, const struct join_req *jr)
         join_reply_now(ctx, NULL, SL_ERR_INVALID_SESSION_TIMEOUT, NULL, 0);
         goto out;
     }
-    g = find_group(c, jr->group, NULL);
+    g = grp_find_group(c, jr->group, NULL);
     if (!g) {
         if (jr->member.len > 0) {
             join_reply_now(ctx, NULL, SL_ERR_UNKNOWN_MEMBER_ID, NULL, 0);
             goto out;
         }
-        if (!(g = get_or_create_group(c, jr->group))) {
+        if (!(g = grp_get_or_create_group(c, jr->group))) {
             join_reply_now(ctx, NULL, SL_ERR_COORDINATOR_NOT_AVAILABLE, NULL, 0);
             goto out;
         }
@@ -751,7 +673,7 @@ group_join(struct coord *c, struct req_ctx *ctx, const struct join_req *jr)
     }
     /* protocol type and protocols must match the group's */
     if (jr->nprotocols == 0 ||
-        (g->nmembers > 0 && g->protocol_type && !seq(g->protocol_type, jr->protocol_type))) {
+        (g->nmembers > 0 && g->protocol_type && !grp_seq(g->protocol_type, jr->protocol_type))) {
         join_reply_now(ctx, NULL, SL_ERR_INCONSISTENT_GROUP_PROTOCOL, NULL, 0);
         goto out;
     }
@@ -759,7 +681,7 @@ group_join(struct coord *c, struct req_ctx *ctx, const struct join_req *jr)
     if (jr->member.len == 0) {
         /* a new member, or a static member coming back */
         if (!jr->instance_null) {
-            struct gmember *old = find_static(g, jr->instance);
+            struct gmember *old = grp_find_static(g, jr->instance);
             {
                 char tmp[512];
                 snprintf(tmp, sizeof(tmp), "%.*s", (int)jr->client_id.len, jr->client_id.p);
@@ -786,13 +708,13 @@ group_join(struct coord *c, struct req_ctx *ctx, const struct join_req *jr)
                 if (g->state == GS_STABLE && same_protocols(old, jr)) {
                     /* no rebalance: it gets the current generation and, through
                      * SyncGroup, its previous assignment */
-                    touch(old);
+                    grp_touch(old);
                     join_reply_now(ctx, g, 0, old->id, was_leader);
                     goto out;
                 }
                 set_protocols(old, jr);
                 old->join = park(ctx);
-                touch(old);
+                grp_touch(old);
                 if (g->state != GS_PREPARING)
                     maybe_prepare_rebalance(c, g);
                 maybe_complete_join(c, g);
@@ -827,7 +749,7 @@ group_join(struct coord *c, struct req_ctx *ctx, const struct join_req *jr)
             if (np) {
                 g->pending = np;
                 g->pending[g->npending].id = strdup(idbuf);
-                g->pending[g->npending].deadline = mono_now() + jr->session_timeout;
+                g->pending[g->npending].deadline = grp_mono_now() + jr->session_timeout;
                 g->npending++;
             }
             join_reply_now(ctx, g, SL_ERR_MEMBER_ID_REQUIRED, idbuf, 0);
@@ -845,17 +767,17 @@ group_join(struct coord *c, struct req_ctx *ctx, const struct join_req *jr)
             goto add_and_join;
         }
     }
-    m = find_member(g, jr->member, NULL);
+    m = grp_find_member(g, jr->member, NULL);
     if (!m) {
         join_reply_now(ctx, g, SL_ERR_UNKNOWN_MEMBER_ID, NULL, 0);
         goto out;
     }
-    if (m->instance && (jr->instance_null || !seq(m->instance, jr->instance))) {
+    if (m->instance && (jr->instance_null || !grp_seq(m->instance, jr->instance))) {
         join_reply_now(ctx, g, SL_ERR_FENCED_INSTANCE_ID, NULL, 0);
         goto out;
     }
     if (!jr->instance_null && !m->instance) {
-        struct gmember *s = find_static(g, jr->instance);
+        struct gmember *s = grp_find_static(g, jr->instance);
         if (s && s != m) {
             join_reply_now(ctx, g, SL_ERR_FENCED_INSTANCE_ID, NULL, 0);
             goto out;
@@ -871,13 +793,13 @@ group_join(struct coord *c, struct req_ctx *ctx, const struct join_req *jr)
         if (m->join)     /* a retry: the old request is answered by the new */
             finish_join(m->join, g, SL_ERR_REBALANCE_IN_PROGRESS, m->id, 0);
         m->join = park(ctx);
-        touch(m);
+        grp_touch(m);
         maybe_complete_join(c, g);
         break;
     case GS_COMPLETING:
         if (same_protocols(m, jr)) {
             /* its join reply got lost: resend the current generation */
-            touch(m);
+            grp_touch(m);
             join_reply_now(ctx, g, 0, m->id, g->leader && !strcmp(g->leader, m->id));
         } else {
             set_protocols(m, jr);
@@ -894,7 +816,7 @@ group_join(struct coord *c, struct req_ctx *ctx, const struct join_req *jr)
             prepare_rebalance(c, g);
             maybe_complete_join(c, g);
         } else {
-            touch(m);
+            grp_touch(m);
             join_reply_now(ctx, g, 0, m->id, 0);
         }
         break;
@@ -912,7 +834,7 @@ add_and_join:
     }
     if (!g->protocol_type || g->nmembers == 1) {
         free(g->protocol_type);
-        g->protocol_type = sdup(jr->protocol_type);
+        g->protocol_type = grp_sdup(jr->protocol_type);
     }
     m->join = park(ctx);
     maybe_prepare_rebalance(c, g);
@@ -935,20 +857,20 @@ group_sync(struct coord *c, struct req_ctx *ctx, const struct sync_req *sr)
     p = park(ctx);
     if (!p)
         goto out;
-    g = find_group(c, sr->group, NULL);
-    m = g ? find_member(g, sr->member, NULL) : NULL;
+    g = grp_find_group(c, sr->group, NULL);
+    m = g ? grp_find_member(g, sr->member, NULL) : NULL;
     if (sr->group.len == 0)
         err = SL_ERR_INVALID_GROUP_ID;
-    else if (g && fenced_instance(g, sr->member, sr->instance, sr->instance_null))
+    else if (g && grp_fenced_instance(g, sr->member, sr->instance, sr->instance_null))
         err = SL_ERR_FENCED_INSTANCE_ID;
     else if (!g || !m)
         err = SL_ERR_UNKNOWN_MEMBER_ID;
-    else if (m->instance && (sr->instance_null || !seq(m->instance, sr->instance)))
+    else if (m->instance && (sr->instance_null || !grp_seq(m->instance, sr->instance)))
         err = SL_ERR_FENCED_INSTANCE_ID;
     else if (sr->generation != g->generation)
         err = SL_ERR_ILLEGAL_GENERATION;
-    else if ((!sr->protocol_type_null && g->protocol_type && !seq(g->protocol_type, sr->protocol_type)) ||
-             (!sr->protocol_name_null && g->protocol && !seq(g->protocol, sr->protocol_name)))
+    else if ((!sr->protocol_type_null && g->protocol_type && !grp_seq(g->protocol_type, sr->protocol_type)) ||
+             (!sr->protocol_name_null && g->protocol && !grp_seq(g->protocol, sr->protocol_name)))
         err = SL_ERR_INCONSISTENT_GROUP_PROTOCOL;
     else if (g->state == GS_PREPARING)
         err = SL_ERR_REBALANCE_IN_PROGRESS;
@@ -958,7 +880,7 @@ group_sync(struct coord *c, struct req_ctx *ctx, const struct sync_req *sr)
         finish_sync(p, g, err, NULL, 0);
         goto out;
     }
-    touch(m);
+    grp_touch(m);
     if (g->state == GS_STABLE) {
         finish_sync(p, g, 0, m->assignment, m->assignment_len);
         goto out;
@@ -970,7 +892,7 @@ group_sync(struct coord *c, struct req_ctx *ctx, const struct sync_req *sr)
     if (g->leader && !strcmp(g->leader, m->id)) {
         clear_assignments(g);
         for (int i = 0; i < sr->nassign; i++) {
-            struct gmember *t = find_member(g, sr->assign[i].member, NULL);
+            struct gmember *t = grp_find_member(g, sr->assign[i].member, NULL);
             if (!t)
                 continue;
             free(t->assignment);
@@ -1008,18 +930,18 @@ group_heartbeat(struct coord *c, struct sl_slice group, struct sl_slice member,
     if (group.len == 0)
         return SL_ERR_INVALID_GROUP_ID;
     pthread_mutex_lock(&c->mu);
-    g = find_group(c, group, NULL);
-    m = g ? find_member(g, member, NULL) : NULL;
-    if (g && fenced_instance(g, member, instance, instance_null))
+    g = grp_find_group(c, group, NULL);
+    m = g ? grp_find_member(g, member, NULL) : NULL;
+    if (g && grp_fenced_instance(g, member, instance, instance_null))
         err = SL_ERR_FENCED_INSTANCE_ID;
     else if (!g || !m || g->state == GS_EMPTY || g->state == GS_DEAD)
         err = SL_ERR_UNKNOWN_MEMBER_ID;
-    else if (m->instance && (instance_null || !seq(m->instance, instance)))
+    else if (m->instance && (instance_null || !grp_seq(m->instance, instance)))
         err = SL_ERR_FENCED_INSTANCE_ID;
     else if (generation != g->generation)
         err = SL_ERR_ILLEGAL_GENERATION;
     else {
-        touch(m);
+        grp_touch(m);
         if (g->state == GS_PREPARING)
             err = SL_ERR_REBALANCE_IN_PROGRESS;
     }
@@ -1035,22 +957,22 @@ group_leave(struct coord *c, struct sl_slice group, struct sl_slice member,
     int idx = -1, err = 0;
 
     pthread_mutex_lock(&c->mu);
-    g = find_group(c, group, NULL);
+    g = grp_find_group(c, group, NULL);
     if (!g) {
         err = SL_ERR_UNKNOWN_MEMBER_ID;
         goto out;
     }
     if (!instance_null) {
-        struct gmember *s = find_static(g, instance);
+        struct gmember *s = grp_find_static(g, instance);
         if (!s) {
             err = SL_ERR_UNKNOWN_MEMBER_ID;
             goto out;
         }
-        if (member.len && !seq(s->id, member)) {
+        if (member.len && !grp_seq(s->id, member)) {
             err = SL_ERR_FENCED_INSTANCE_ID;
             goto out;
         }
-        find_member(g, (struct sl_slice){ (const uint8_t *)s->id, strlen(s->id) }, &idx);
+        grp_find_member(g, (struct sl_slice){ (const uint8_t *)s->id, strlen(s->id) }, &idx);
     } else {
         int pi = find_pending(g, member);
         if (pi >= 0) {
@@ -1058,7 +980,7 @@ group_leave(struct coord *c, struct sl_slice group, struct sl_slice member,
             maybe_complete_join(c, g);
             goto out;
         }
-        if (!find_member(g, member, &idx)) {
+        if (!grp_find_member(g, member, &idx)) {
             err = SL_ERR_UNKNOWN_MEMBER_ID;
             goto out;
         }
@@ -1081,7 +1003,7 @@ group_exists(struct coord *c, struct sl_slice group)
 {
     int found;
     pthread_mutex_lock(&c->mu);
-    found = find_group(c, group, NULL) != NULL;
+    found = grp_find_group(c, group, NULL) != NULL;
     pthread_mutex_unlock(&c->mu);
     return found ? 0 : SL_ERR_GROUP_ID_NOT_FOUND;
 }
@@ -1102,7 +1024,7 @@ expire(struct coord *c, int64_t now)
         for (int i = g->nmembers - 1; i >= 0; i--) {
             struct gmember *m = g->members[i];
             if (m->join || m->sync) {
-                touch(m);      /* waiting on us: alive (Kafka's shouldKeepAlive) */
+                grp_touch(m);      /* waiting on us: alive (Kafka's shouldKeepAlive) */
                 continue;
             }
             if (now >= m->deadline) {
@@ -1122,392 +1044,6 @@ expire(struct coord *c, int64_t now)
                 complete_join(c, g);
         }
     }
-}
-
-/* ---- offsets: storage ------------------------------------------------------------- */
-
-static int
-off_find(struct group *g, const char *topic, size_t tlen, int32_t partition, int *slot)
-{
-    int lo = 0, hi = g->noffsets;
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2;
-        struct goffset *o = &g->offsets[mid];
-        size_t ol = strlen(o->topic);
-        int cmp = memcmp(o->topic, topic, ol < tlen ? ol : tlen);
-        if (cmp == 0)
-            cmp = ol < tlen ? -1 : ol > tlen;
-        if (cmp == 0)
-            cmp = o->partition < partition ? -1 : o->partition > partition;
-        if (cmp == 0) {
-            *slot = mid;
-            return 1;
-        }
-        if (cmp < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *slot = lo;
-    return 0;
-}
-
-static int
-off_put(struct group *g, const char *topic, size_t tlen, int32_t partition, int64_t offset,
-        int32_t epoch, const char *meta, size_t mlen, int64_t ts)
-{
-    int slot;
-    struct goffset *o;
-    char *m = malloc(mlen + 1);
-
-    if (!m)
-        return SL_ERR__NOMEM;
-    memcpy(m, meta, mlen);
-    m[mlen] = '\0';
-    if (!off_find(g, topic, tlen, partition, &slot)) {
-        if (g->noffsets == g->offsets_cap) {
-            int cap = g->offsets_cap ? g->offsets_cap * 2 : 16;
-            struct goffset *n = realloc(g->offsets, sizeof(*n) * (size_t)cap);
-            if (!n) {
-                free(m);
-                return SL_ERR__NOMEM;
-            }
-            g->offsets = n;
-            g->offsets_cap = cap;
-        }
-        memmove(&g->offsets[slot + 1], &g->offsets[slot], sizeof(*g->offsets) * (size_t)(g->noffsets - slot));
-        o = &g->offsets[slot];
-        memset(o, 0, sizeof(*o));
-        if (!(o->topic = malloc(tlen + 1))) {
-            memmove(&g->offsets[slot], &g->offsets[slot + 1], sizeof(*g->offsets) * (size_t)(g->noffsets - slot));
-            free(m);
-            return SL_ERR__NOMEM;
-        }
-        memcpy(o->topic, topic, tlen);
-        o->topic[tlen] = '\0';
-        o->partition = partition;
-        g->noffsets++;
-    }
-    o = &g->offsets[slot];
-    free(o->metadata);
-    o->metadata = m;
-    o->offset = offset;
-    o->leader_epoch = epoch;
-    o->commit_ts = ts;
-    return 0;
-}
-
-static void
-off_del(struct group *g, const char *topic, size_t tlen, int32_t partition)
-{
-    int slot;
-    if (!off_find(g, topic, tlen, partition, &slot))
-        return;
-    free(g->offsets[slot].topic);
-    free(g->offsets[slot].metadata);
-    memmove(&g->offsets[slot], &g->offsets[slot + 1], sizeof(*g->offsets) * (size_t)(g->noffsets - slot - 1));
-    g->noffsets--;
-}
-
-/* The internal topic, created on first use. Caller holds mu. */
-static struct topic *
-offsets_topic(struct coord *c)
-{
-    char err[256];
-    const char *keys[] = { "cleanup.policy", "segment.bytes" };
-    const char *vals[] = { "compact", "104857600" };
-    int rc;
-
-    if (c->offsets_topic)
-        return c->offsets_topic;
-    c->offsets_topic = topics_get(c->b->topics, OFFSETS_TOPIC, strlen(OFFSETS_TOPIC));
-    if (c->offsets_topic)
-        return c->offsets_topic;
-    rc = topics_create(c->b->topics, OFFSETS_TOPIC,
-                       c->b->conf->offsets_topic_num_partitions > 0 ? c->b->conf->offsets_topic_num_partitions : 50,
-                       1, 2, keys, vals, 0, 1, &c->offsets_topic, err, sizeof(err));
-    if (rc != 0 && rc != SL_ERR_TOPIC_ALREADY_EXISTS) {
-        SL_ERROR("group", "cannot create %s: %s", OFFSETS_TOPIC, err);
-        return NULL;
-    }
-    if (!c->offsets_topic)
-        c->offsets_topic = topics_get(c->b->topics, OFFSETS_TOPIC, strlen(OFFSETS_TOPIC));
-    return c->offsets_topic;
-}
-
-/* Key v1 (group, topic, partition); value v3 or NULL (tombstone). */
-static void
-add_offset_record(struct rec_builder *rb, struct sl_buf *scratch, struct sl_slice group,
-                  const char *topic, size_t tlen, int32_t partition, int64_t offset,
-                  int32_t epoch, const char *meta, size_t mlen, int64_t ts, int tombstone)
-{
-    struct pr_writer w;
-    size_t klen;
-
-    sl_buf_reset(scratch);
-    pr_writer_init(&w, scratch, 0);
-    pr_write_i16(&w, 1);
-    pr_write_string_len(&w, group.p, group.len);
-    pr_write_string_len(&w, topic, tlen);
-    pr_write_i32(&w, partition);
-    klen = scratch->len;
-    if (!tombstone) {
-        pr_write_i16(&w, 3);
-        pr_write_i64(&w, offset);
-        pr_write_i32(&w, epoch);
-        pr_write_string_len(&w, meta, mlen);
-        pr_write_i64(&w, ts);
-    }
-    rec_builder_add(rb, ts, scratch->data, (int32_t)klen,
-                    tombstone ? NULL : scratch->data + klen,
-                    tombstone ? -1 : (int32_t)(scratch->len - klen), NULL, 0, 0);
-}
-
-/* Append an offsets batch for group; *part = the partition written. */
-static int
-append_offsets(struct coord *c, struct sl_slice group, struct sl_buf *batch, size_t size,
-               struct partition **part)
-{
-    struct topic *t = offsets_topic(c);
-    struct partition *p;
-    int rc;
-
-    *part = NULL;
-    if (!t)
-        return SL_ERR_COORDINATOR_NOT_AVAILABLE;
-    p = topic_partition(t, group_partition_for(c->b->conf, group));
-    if (!p)
-        return SL_ERR_COORDINATOR_NOT_AVAILABLE;
-    rc = plog_append(p->log, batch->data, size, p->leader_epoch, PLOG_APPEND_ASSIGN_OFFSETS,
-                     loop_wall_ms(), NULL);
-    if (rc != 0)
-        return SL_ERR_KAFKA_STORAGE_ERROR;
-    plog_set_high_watermark(p->log, plog_log_end_offset(p->log));
-    *part = p;
-    return 0;
-}
-
-int
-group_commit_check(struct coord *c, struct sl_slice group, struct sl_slice member,
-                   struct sl_slice instance, int instance_null, int32_t generation)
-{
-    struct group *g;
-    struct gmember *m;
-    int err = 0;
-
-    if (group.len == 0)
-        return SL_ERR_INVALID_GROUP_ID;
-    pthread_mutex_lock(&c->mu);
-    g = find_group(c, group, NULL);
-    if (!g) {
-        if (generation < 0 && member.len == 0) {
-            if (!get_or_create_group(c, group))
-                err = SL_ERR_COORDINATOR_NOT_AVAILABLE;
-        } else {
-            err = SL_ERR_UNKNOWN_MEMBER_ID;    /* Kafka: ILLEGAL_GENERATION in newer versions */
-        }
-        goto out;
-    }
-    if (fenced_instance(g, member, instance, instance_null)) {
-        err = SL_ERR_FENCED_INSTANCE_ID;
-        goto out;
-    }
-    if (generation < 0 && member.len == 0 && g->state == GS_EMPTY)
-        goto out;     /* a standalone commit (assign() consumers, admin tools) */
-    if (g->state == GS_EMPTY && generation < 0 && member.len == 0)
-        goto out;
-    m = find_member(g, member, NULL);
-    if (!m)
-        err = SL_ERR_UNKNOWN_MEMBER_ID;
-    else if (m->instance && (instance_null || !seq(m->instance, instance)))
-        err = SL_ERR_FENCED_INSTANCE_ID;
-    else if (generation != g->generation)
-        err = SL_ERR_ILLEGAL_GENERATION;
-    else if (g->state == GS_COMPLETING)
-        err = SL_ERR_REBALANCE_IN_PROGRESS;
-    else
-        touch(m);
-out:
-    pthread_mutex_unlock(&c->mu);
-    return err;
-}
-
-struct offset_commit_batch *
-group_commit_begin(struct coord *c, struct sl_slice group)
-{
-    struct offset_commit_batch *ob = calloc(1, sizeof(*ob));
-    if (!ob || !(ob->group = sdup(group))) {
-        free(ob);
-        return NULL;
-    }
-    ob->c = c;
-    sl_buf_init(&ob->buf);
-    rec_builder_begin(&ob->rb, &ob->buf, loop_wall_ms());
-    return ob;
-}
-
-static struct sl_slice
-ob_group(const struct offset_commit_batch *ob)
-{
-    return (struct sl_slice){ (const uint8_t *)ob->group, strlen(ob->group) };
-}
-
-int
-group_commit_add(struct offset_commit_batch *ob, struct sl_slice topic, int32_t partition,
-                 int64_t offset, int32_t leader_epoch, struct sl_slice metadata, int metadata_null,
-                 int64_t now_ms)
-{
-    struct sl_buf scratch = SL_BUF_INIT;
-    struct coord *c = ob->c;
-    struct group *g;
-    int rc = SL_ERR_COORDINATOR_NOT_AVAILABLE;
-
-    if (metadata.len > (size_t)c->b->conf->offset_metadata_max_bytes)
-        return SL_ERR_OFFSET_METADATA_TOO_LARGE;
-    pthread_mutex_lock(&c->mu);
-    if ((g = get_or_create_group(c, ob_group(ob))) != NULL)
-        rc = off_put(g, (const char *)topic.p, topic.len, partition, offset, leader_epoch,
-                     metadata_null ? "" : (const char *)metadata.p, metadata_null ? 0 : metadata.len,
-                     now_ms);
-    pthread_mutex_unlock(&c->mu);
-    if (rc != 0)
-        return SL_ERR_COORDINATOR_NOT_AVAILABLE;
-    add_offset_record(&ob->rb, &scratch, ob_group(ob), (const char *)topic.p, topic.len, partition,
-                      offset, leader_epoch, metadata_null ? "" : (const char *)metadata.p,
-                      metadata_null ? 0 : metadata.len, now_ms, 0);
-    sl_buf_free(&scratch);
-    ob->n++;
-    return 0;
-}
-
-int
-group_commit_end(struct offset_commit_batch *ob, struct partition **part)
-{
-    int rc = 0;
-    *part = NULL;
-    if (ob->n > 0) {
-        size_t size = rec_builder_finish(&ob->rb, 0, -1, -1, -1);
-        pthread_mutex_lock(&ob->c->mu);
-        rc = size ? append_offsets(ob->c, ob_group(ob), &ob->buf, size, part)
-                  : SL_ERR_COORDINATOR_NOT_AVAILABLE;
-        pthread_mutex_unlock(&ob->c->mu);
-    }
-    sl_buf_free(&ob->buf);
-    free(ob->group);
-    free(ob);
-    return rc;
-}
-
-int
-group_offset_get(struct coord *c, struct sl_slice group, const char *topic, size_t tlen,
-                 int32_t partition, int64_t *offset, int32_t *leader_epoch, char *mbuf,
-                 size_t mcap, size_t *mlen)
-{
-    struct group *g;
-    int slot, rc = SL_ERR__NOENT;
-
-    pthread_mutex_lock(&c->mu);
-    g = find_group(c, group, NULL);
-    if (g && off_find(g, topic, tlen, partition, &slot)) {
-        struct goffset *o = &g->offsets[slot];
-        size_t n = strlen(o->metadata);
-        *offset = o->offset;
-        *leader_epoch = o->leader_epoch;
-        if (n > mcap)
-            n = mcap;
-        memcpy(mbuf, o->metadata, n);
-        *mlen = n;
-        rc = 0;
-    }
-    pthread_mutex_unlock(&c->mu);
-    return rc;
-}
-
-void
-group_offsets_each(struct coord *c, struct sl_slice group,
-                   void (*fn)(void *arg, const char *topic, int32_t partition, int64_t offset,
-                              int32_t epoch, const char *meta),
-                   void *arg)
-{
-    struct group *g;
-    pthread_mutex_lock(&c->mu);
-    g = find_group(c, group, NULL);
-    for (int i = 0; g && i < g->noffsets; i++) {
-        struct goffset *o = &g->offsets[i];
-        fn(arg, o->topic, o->partition, o->offset, o->leader_epoch, o->metadata);
-    }
-    pthread_mutex_unlock(&c->mu);
-}
-
-/* Does any member's consumer subscription name topic? (ConsumerProtocol
- * subscription: version int16, topics [string], ...) */
-static int
-group_subscribed(struct group *g, const char *topic, size_t tlen)
-{
-    if (!g->protocol_type || strcmp(g->protocol_type, "consumer") != 0)
-        return 0;
-    for (int i = 0; i < g->nmembers; i++) {
-        struct gmember *m = g->members[i];
-        for (int k = 0; k < m->nprotocols; k++) {
-            struct pr_reader r;
-            int32_t n;
-            if (g->protocol && strcmp(m->protocols[k].name, g->protocol) != 0)
-                continue;
-            pr_reader_init(&r, m->protocols[k].meta, m->protocols[k].meta_len, 0);
-            (void)pr_read_i16(&r);
-            if (pr_read_array_len(&r, &n, 100000) != 0)
-                continue;
-            for (int32_t j = 0; j < n; j++) {
-                struct sl_slice s;
-                int null;
-                pr_read_string(&r, &s, &null);
-                if (!r.err && s.len == tlen && (tlen == 0 || memcmp(s.p, topic, tlen) == 0))
-                    return 1;
-            }
-        }
-    }
-    return 0;
-}
-
-int
-group_offset_delete_check(struct coord *c, struct sl_slice group)
-{
-    return group_exists(c, group);
-}
-
-int
-group_offset_delete(struct coord *c, struct sl_slice group, const char *topic, size_t tlen,
-                    int32_t partition)
-{
-    struct group *g;
-    int rc = 0;
-
-    pthread_mutex_lock(&c->mu);
-    g = find_group(c, group, NULL);
-    if (!g) {
-        rc = SL_ERR_GROUP_ID_NOT_FOUND;
-    } else if (g->state != GS_EMPTY && group_subscribed(g, topic, tlen)) {
-        rc = SL_ERR_GROUP_SUBSCRIBED_TO_TOPIC;
-    } else {
-        int slot;
-        if (off_find(g, topic, tlen, partition, &slot)) {
-            struct sl_buf b = SL_BUF_INIT, scratch = SL_BUF_INIT;
-            struct rec_builder rb;
-            struct partition *p;
-            size_t size;
-            rec_builder_begin(&rb, &b, loop_wall_ms());
-            add_offset_record(&rb, &scratch, group, topic, tlen, partition, 0, -1, "", 0,
-                              loop_wall_ms(), 1);
-            size = rec_builder_finish(&rb, 0, -1, -1, -1);
-            if (size && append_offsets(c, group, &b, size, &p) == 0)
-                plog_flush(p->log, INT64_MAX);
-            sl_buf_free(&b);
-            sl_buf_free(&scratch);
-            off_del(g, topic, tlen, partition);
-        }
-    }
-    pthread_mutex_unlock(&c->mu);
-    return rc;
 }
 
 /* ---- admin -------------------------------------------------------------------------- */
@@ -1549,7 +1085,7 @@ group_describe(struct coord *c, struct pr_writer *w, int16_t ver, struct sl_slic
     struct group *g;
 
     pthread_mutex_lock(&c->mu);
-    g = find_group(c, group, NULL);
+    g = grp_find_group(c, group, NULL);
     if (!g) {
         /* Kafka describes an unknown group as Dead with no error */
         pr_write_i16(w, 0);
@@ -1591,184 +1127,6 @@ group_describe(struct coord *c, struct pr_writer *w, int16_t ver, struct sl_slic
     pthread_mutex_unlock(&c->mu);
 }
 
-/* Delete group g (at slot) with its offsets: tombstones to the log. mu held. */
-static void
-group_delete_locked(struct coord *c, struct group *g, int slot)
-{
-    struct sl_slice group = { (const uint8_t *)g->id, strlen(g->id) };
-    if (g->noffsets > 0) {
-        struct sl_buf b = SL_BUF_INIT, scratch = SL_BUF_INIT;
-        struct rec_builder rb;
-        struct partition *p;
-        size_t size;
-        rec_builder_begin(&rb, &b, loop_wall_ms());
-        for (int i = 0; i < g->noffsets; i++)
-            add_offset_record(&rb, &scratch, group, g->offsets[i].topic,
-                              strlen(g->offsets[i].topic), g->offsets[i].partition, 0, -1,
-                              "", 0, loop_wall_ms(), 1);
-        size = rec_builder_finish(&rb, 0, -1, -1, -1);
-        if (size && append_offsets(c, group, &b, size, &p) == 0)
-            plog_flush(p->log, INT64_MAX);
-        sl_buf_free(&b);
-        sl_buf_free(&scratch);
-    }
-    memmove(&c->groups[slot], &c->groups[slot + 1], sizeof(*c->groups) * (size_t)(c->ngroups - slot - 1));
-    c->ngroups--;
-    group_free(g);
-}
-
-int
-group_delete(struct coord *c, struct sl_slice group)
-{
-    struct group *g;
-    int slot, rc = 0;
-
-    pthread_mutex_lock(&c->mu);
-    g = find_group(c, group, &slot);
-    if (!g)
-        rc = SL_ERR_GROUP_ID_NOT_FOUND;
-    else if (g->state != GS_EMPTY || g->nmembers > 0)
-        rc = SL_ERR_NON_EMPTY_GROUP;
-    else
-        group_delete_locked(c, g, slot);
-    pthread_mutex_unlock(&c->mu);
-    return rc;
-}
-
-/* ---- retention of offsets of empty groups ------------------------------------------------ */
-
-static void
-offsets_retention(struct coord *c, int64_t now_wall)
-{
-    int64_t keep = (int64_t)c->b->conf->offsets_retention_minutes * 60000;
-    for (int gi = c->ngroups - 1; gi >= 0; gi--) {
-        struct group *g = c->groups[gi];
-        if (g->state != GS_EMPTY || now_wall - g->empty_since_wall < keep)
-            continue;
-        int all_old = 1;
-        for (int i = 0; i < g->noffsets; i++)
-            if (now_wall - g->offsets[i].commit_ts < keep)
-                all_old = 0;
-        if (!all_old)
-            continue;
-        SL_INFO("group", "%s: offsets expired after %d minutes empty", g->id,
-                c->b->conf->offsets_retention_minutes);
-        group_delete_locked(c, g, gi);   /* mu stays held: indexes stay valid */
-    }
-}
-
-/* ---- loading __consumer_offsets at start ------------------------------------------------- */
-
-static void
-load_record(struct coord *c, const struct rec_record *r)
-{
-    struct pr_reader kr, vr;
-    struct sl_slice group, topic, meta;
-    int16_t kv, vv;
-    int32_t partition, epoch = -1;
-    int64_t offset, ts = 0;
-    int null;
-    struct group *g;
-
-    if (!r->key || r->key_len < 2)
-        return;
-    pr_reader_init(&kr, r->key, (size_t)r->key_len, 0);
-    kv = pr_read_i16(&kr);
-    if (kv != 0 && kv != 1)
-        return;    /* group metadata (v2) is not kept: members rejoin after a restart */
-    pr_read_string(&kr, &group, &null);
-    pr_read_string(&kr, &topic, &null);
-    partition = pr_read_i32(&kr);
-    if (kr.err)
-        return;
-    if (!r->value) {
-        /* a deletion: never brings a group back to life */
-        if ((g = find_group(c, group, NULL)) != NULL)
-            off_del(g, (const char *)topic.p, topic.len, partition);
-        return;
-    }
-    g = get_or_create_group(c, group);
-    if (!g)
-        return;
-    pr_reader_init(&vr, r->value, (size_t)r->value_len, 0);
-    vv = pr_read_i16(&vr);
-    offset = pr_read_i64(&vr);
-    if (vv >= 3)
-        epoch = pr_read_i32(&vr);
-    pr_read_string(&vr, &meta, &null);
-    ts = pr_read_i64(&vr);
-    if (vr.err)
-        return;
-    off_put(g, (const char *)topic.p, topic.len, partition, offset, epoch,
-            null ? "" : (const char *)meta.p, null ? 0 : meta.len, ts);
-}
-
-static void
-load_offsets(struct coord *c)
-{
-    struct topic *t = topics_get(c->b->topics, OFFSETS_TOPIC, strlen(OFFSETS_TOPIC));
-    size_t loaded = 0;
-
-    if (!t)
-        return;
-    c->offsets_topic = t;
-    for (int32_t pi = 0; pi < topic_partition_count(t); pi++) {
-        struct partition *p = topic_partition(t, pi);
-        int64_t off = plog_log_start_offset(p->log);
-        int64_t end = plog_log_end_offset(p->log);
-        while (off < end) {
-            struct plog_slice s;
-            uint8_t *buf;
-            if (plog_read(p->log, off, 1 << 20, end, &s) != 0 || s.len == 0)
-                break;
-            buf = malloc(s.len);
-            if (!buf || plog_slice_copy(&s, buf) != 0) {
-                free(buf);
-                plog_slice_release(&s);
-                break;
-            }
-            size_t len = s.len;     /* plog_slice_release zeroes s.len */
-            plog_slice_release(&s);
-            size_t pos = 0;
-            int64_t next = off;
-            while (pos + REC_HDR_LEN <= len) {
-                struct rec_batch_hdr h;
-                if (rec_parse_hdr(buf + pos, len - pos, len - pos, &h) != 0 ||
-                    rec_batch_size(&h) > len - pos)
-                    break;
-                if (!(h.attributes & (REC_ATTR_CODEC_MASK | REC_ATTR_CONTROL))) {
-                    struct rec_iter it;
-                    struct rec_record r;
-                    rec_iter_init(&it, buf + pos + REC_HDR_LEN, rec_batch_size(&h) - REC_HDR_LEN,
-                                  h.record_count);
-                    while (rec_iter_next(&it, &r) == 1) {
-                        load_record(c, &r);
-                        loaded++;
-                    }
-                }
-                next = rec_last_offset(&h) + 1;
-                pos += rec_batch_size(&h);
-            }
-            free(buf);
-            if (next <= off)
-                break;
-            off = next;
-        }
-    }
-    /* groups whose every offset was deleted afterwards are gone */
-    for (int i = c->ngroups - 1; i >= 0; i--) {
-        if (c->groups[i]->noffsets == 0) {
-            group_free(c->groups[i]);
-            memmove(&c->groups[i], &c->groups[i + 1], sizeof(*c->groups) * (size_t)(c->ngroups - i - 1));
-            c->ngroups--;
-        }
-    }
-    for (int i = 0; i < c->ngroups; i++)
-        c->groups[i]->empty_since_wall = loop_wall_ms();
-    SL_INFO("group", "loaded %zu offset record(s) of %d group(s) from %s", loaded, c->ngroups,
-            OFFSETS_TOPIC);
-}
-
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
 static void *
@@ -1788,11 +1146,11 @@ ticker_main(void *arg)
         pthread_cond_timedwait(&c->cv, &c->mu, &ts);
         if (c->stopping)
             break;
-        expire(c, mono_now());
+        expire(c, grp_mono_now());
         int64_t wall = loop_wall_ms();
         if (wall - c->last_retention_check >= c->b->conf->offsets_retention_check_interval_ms) {
             c->last_retention_check = wall;
-            offsets_retention(c, wall);
+            grp_offsets_retention(c, wall);
         }
     }
     pthread_mutex_unlock(&c->mu);
@@ -1809,7 +1167,7 @@ coord_start(struct coord **out, struct broker *b)
     pthread_cond_init(&c->cv, NULL);
     c->b = b;
     c->last_retention_check = loop_wall_ms();
-    load_offsets(c);
+    grp_load_offsets(c);
     if (pthread_create(&c->ticker, NULL, ticker_main, c) != 0) {
         topic_put(c->offsets_topic);
         free(c);
@@ -1853,7 +1211,7 @@ coord_stop(struct coord *c)
     pthread_mutex_unlock(&c->mu);
     pthread_join(c->ticker, NULL);
     for (int i = 0; i < c->ngroups; i++)
-        group_free(c->groups[i]);
+        grp_group_free(c->groups[i]);
     free(c->groups);
     topic_put(c->offsets_topic);
     pthread_mutex_destroy(&c->mu);
