@@ -33,6 +33,7 @@ CLIENT_OBJ_EXTRA := $(if $(CLIENT_SRC),server/proto.c)
 SUPPORT_SRC := $(wildcard tests/support/*.c)
 UNIT_SRC    := $(wildcard tests/test_*.c)
 BENCH_SRC   := $(wildcard bench/*.c)
+BENCH_SUPPORT_SRC := $(wildcard bench/support/*.c)
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
@@ -40,6 +41,7 @@ STORAGE_LIB := $(B)/libsluice_storage.a
 SERVER_LIB  := $(B)/libsluice_server.a
 CLIENT_LIB  := $(B)/libsluice.a
 SUPPORT_LIB := $(B)/libtestsupport.a
+BENCH_SUPPORT_LIB := $(B)/libbenchsupport.a
 UNIT_BINS   := $(patsubst tests/%.c,$(B)/tests/%,$(UNIT_SRC))
 BENCH_BINS  := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 SLUICED     := $(if $(wildcard server/main.c),$(B)/sluiced)
@@ -64,6 +66,7 @@ $(STORAGE_LIB): $(call obj,$(STORAGE_SRC))
 $(SERVER_LIB):  $(call obj,$(SERVER_SRC))
 $(CLIENT_LIB):  $(call obj,$(CLIENT_SRC) $(CLIENT_OBJ_EXTRA))
 $(SUPPORT_LIB): $(call obj,$(SUPPORT_SRC))
+$(BENCH_SUPPORT_LIB): $(call obj,$(BENCH_SUPPORT_SRC))
 $(B)/%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -76,7 +79,7 @@ $(B)/sluice: $(call obj,client/cli.c) $(CLIENT_LIB) $(STORAGE_LIB)
 $(B)/tests/%: $(call obj,tests/%.c) $(LAYER_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion -lrdkafka $(LIBS)
-$(B)/bench/%: $(call obj,bench/%.c) $(filter-out $(SUPPORT_LIB),$(LAYER_LIBS))
+$(B)/bench/%: $(call obj,bench/%.c) $(BENCH_SUPPORT_LIB) $(filter-out $(SUPPORT_LIB),$(LAYER_LIBS))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lrdkafka $(LIBS)
 

@@ -29,25 +29,13 @@
  * removed afterwards). The broker is killed at exit. Exit code 0 unless a
  * part could not run at all.
  */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <limits.h>
 #include <math.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 #include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
+#include "bench/support/benchlib.h"
 #include "storage/buf.h"
 #include "storage/codec.h"
 #include "storage/record.h"
@@ -64,42 +52,6 @@ static const int codec_ids[] = { REC_CODEC_NONE, REC_CODEC_GZIP, REC_CODEC_SNAPP
                                  REC_CODEC_LZ4, REC_CODEC_ZSTD };
 static const char *const codec_names[] = { "none", "gzip", "snappy", "lz4", "zstd" };
 #define NCODECS 5
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double
-median(const double *v, int n)
-{
-    double s[MAX_ROUNDS];
-    int k = 0;
-    for (int i = 0; i < n; i++)
-        if (!isnan(v[i]))
-            s[k++] = v[i];
-    if (k == 0)
-        return NAN;
-    qsort(s, (size_t)k, sizeof(double), cmp_double);
-    return k % 2 ? s[k / 2] : (s[k / 2 - 1] + s[k / 2]) / 2;
-}
 
 /* ---- values: text words + a random tail ---------------------------------- */
 
@@ -195,7 +147,7 @@ bench_validate(void)
     for (int round = 0; round < opt.rounds; round++) {
         for (int c = 0; c < NCODECS; c++) {
             /* decompression alone (the floor of any validation) */
-            double td0 = now_s();
+            double td0 = bl_now_s();
             for (int i = 0; i < nbatches; i++) {
                 sl_buf_reset(&out);
                 if (codec_decompress(codec_ids[c], b[i].comp[c].data + REC_HDR_LEN,
@@ -204,11 +156,11 @@ bench_validate(void)
                     return -1;
                 }
             }
-            t_dec[c][round] = now_s() - td0;
+            t_dec[c][round] = bl_now_s() - td0;
             for (int pass = 0; pass < 2; pass++) {
                 int validate_first = round % 2;
                 int doing_validate = pass == 0 ? validate_first : !validate_first;
-                double t0 = now_s();
+                double t0 = bl_now_s();
                 for (int i = 0; i < nbatches; i++) {
                     int rc;
                     if (doing_validate) {
@@ -227,7 +179,7 @@ bench_validate(void)
                         return -1;
                     }
                 }
-                double t = now_s() - t0;
+                double t = bl_now_s() - t0;
                 if (doing_validate)
                     t_val[c][round] = t;
                 else
@@ -244,8 +196,8 @@ bench_validate(void)
     printf("%-8s %7s %11s %11s %11s %10s %9s %9s\n", "", "in/out", "MB/s (in)", "MB/s (in)",
            "MB/s (in)", "ms/batch", "", "");
     for (int c = 0; c < NCODECS; c++) {
-        double tc = median(t_comp[c], opt.rounds), tv = median(t_val[c], opt.rounds);
-        double td = median(t_dec[c], opt.rounds);
+        double tc = bl_median(t_comp[c], opt.rounds), tv = bl_median(t_val[c], opt.rounds);
+        double td = bl_median(t_dec[c], opt.rounds);
         if (codec_ids[c] == REC_CODEC_NONE)
             printf("%-8s %7.2f %11s %11s %11.0f %10.3f %9s %9s\n", "none", 1.0, "-", "-",
                    plain_bytes / tv / 1e6, tv * 1e3 / nbatches, "-", "-");
@@ -271,231 +223,6 @@ bench_validate(void)
 
 /* ---- part 2: produce throughput, sluiced vs mock --------------------------- */
 
-static volatile pid_t g_pid;
-static char g_dir[PATH_MAX];
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st; (void)flag; (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void
-mkdir_p(const char *path)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            mkdir(tmp, 0755);
-            *p = '/';
-        }
-    mkdir(tmp, 0755);
-}
-
-static void
-sluiced_stop(void)
-{
-    pid_t pid = g_pid;
-    if (pid > 0) {
-        int st;
-        kill(pid, SIGTERM);
-        for (int i = 0; i < 500 && pid; i++) {
-            if (waitpid(pid, &st, WNOHANG) == pid)
-                pid = 0;
-            else
-                sleep_ms(10);
-        }
-        if (pid) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-        }
-        g_pid = 0;
-    }
-    if (g_dir[0]) {
-        nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-        g_dir[0] = 0;
-    }
-}
-
-static void
-on_signal(int sig)
-{
-    if (g_pid > 0)
-        kill(g_pid, SIGKILL);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static void
-at_exit(void)
-{
-    sluiced_stop();
-}
-
-static int
-sluiced_start(char *bootstrap, size_t bsz)
-{
-    const char *build = getenv("SLUICE_BUILD"), *base = getenv("SLUICE_BENCH_DIR");
-    char bin[PATH_MAX], basebuf[PATH_MAX], logpath[PATH_MAX + 16], ldirs[PATH_MAX + 32];
-
-    if (!build || !*build)
-        build = "build";
-    snprintf(bin, sizeof(bin), "%s/sluiced", build);
-    if (access(bin, X_OK) != 0) {
-        fprintf(stderr, "bench_codecs: %s not found (run make, or set SLUICE_BUILD)\n", bin);
-        return -1;
-    }
-    if (!base || !*base) {
-        snprintf(basebuf, sizeof(basebuf), "%s/bench-tmp", build);
-        base = basebuf;
-    }
-    mkdir_p(base);
-    snprintf(g_dir, sizeof(g_dir), "%s/codecs.XXXXXX", base);
-    if (!mkdtemp(g_dir)) {
-        fprintf(stderr, "bench_codecs: mkdtemp %s: %s\n", g_dir, strerror(errno));
-        g_dir[0] = 0;
-        return -1;
-    }
-    snprintf(logpath, sizeof(logpath), "%s/sluiced.log", g_dir);
-    snprintf(ldirs, sizeof(ldirs), "log.dirs=%s/data", g_dir);
-    const char *argv[] = { bin, "--override", "listeners=PLAINTEXT://127.0.0.1:0",
-                           "--override", ldirs, NULL };
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    g_pid = pid;
-    for (int i = 0; i < 1000; i++) {
-        char buf[8192];
-        int st;
-        FILE *f = fopen(logpath, "r");
-        if (f) {
-            size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-            fclose(f);
-            buf[n] = 0;
-            const char *p = strstr(buf, "listening on 127.0.0.1:");
-            if (p && atoi(p + strlen("listening on 127.0.0.1:")) > 0) {
-                snprintf(bootstrap, bsz, "127.0.0.1:%d", atoi(p + strlen("listening on 127.0.0.1:")));
-                return 0;
-            }
-        }
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            g_pid = 0;
-            fprintf(stderr, "bench_codecs: sluiced exited at start\n");
-            sluiced_stop();
-            return -1;
-        }
-        sleep_ms(10);
-    }
-    fprintf(stderr, "bench_codecs: sluiced did not report its port\n");
-    sluiced_stop();
-    return -1;
-}
-
-/* CPU seconds of all of pid's threads (schedstat), NAN if unreadable. */
-static double
-proc_cpu_s(pid_t pid)
-{
-    char path[96];
-    DIR *d;
-    struct dirent *e;
-    unsigned long long sum = 0;
-    int n = 0;
-
-    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-    if (!(d = opendir(path)))
-        return NAN;
-    while ((e = readdir(d)) != NULL) {
-        char tp[128];
-        unsigned long long ns;
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(tp, sizeof(tp), "/proc/%d/task/%.20s/schedstat", (int)pid, e->d_name);
-        FILE *f = fopen(tp, "r");
-        if (!f)
-            continue;
-        if (fscanf(f, "%llu", &ns) == 1) {
-            sum += ns;
-            n++;
-        }
-        fclose(f);
-    }
-    closedir(d);
-    return n ? (double)sum / 1e9 : NAN;
-}
-
-static void
-set_conf(rd_kafka_conf_t *conf, const char *k, const char *v)
-{
-    char err[256];
-    if (rd_kafka_conf_set(conf, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-        fprintf(stderr, "bench_codecs: %s=%s: %s\n", k, v, err);
-        exit(1);
-    }
-}
-
-static int
-create_topic_admin(const char *bootstrap, const char *topic)
-{
-    char err[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    set_conf(conf, "bootstrap.servers", bootstrap);
-    set_conf(conf, "log_level", "3");
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-    int rc = -1;
-    if (!rk)
-        return -1;
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, 1, 1, err, sizeof(err));
-    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
-    if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_CREATETOPICS_RESULT &&
-        !rd_kafka_event_error(ev)) {
-        size_t cnt;
-        const rd_kafka_topic_result_t **res =
-            rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
-        rc = cnt == 1 && rd_kafka_topic_result_error(res[0]) == 0 ? 0 : -1;
-    }
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    rd_kafka_NewTopic_destroy(nt);
-    rd_kafka_queue_destroy(q);
-    rd_kafka_destroy(rk);
-    return rc;
-}
-
-struct dr_state {
-    long delivered, failed;
-    char first_err[256];
-};
-
-static void
-dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
-{
-    struct dr_state *s = opaque;
-    (void)rk;
-    if (m->err) {
-        if (!s->failed++)
-            snprintf(s->first_err, sizeof(s->first_err), "%s", rd_kafka_err2str(m->err));
-    } else {
-        s->delivered++;
-    }
-}
-
 #define POOL 65536
 static uint8_t *g_pool;      /* POOL values of VALUE_LEN bytes */
 
@@ -504,14 +231,12 @@ static double
 produce_run(const char *bootstrap, const char *codec, long n)
 {
     char err[256];
-    struct dr_state s = { 0, 0, "" };
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    set_conf(conf, "bootstrap.servers", bootstrap);
-    set_conf(conf, "compression.codec", codec);
-    set_conf(conf, "acks", "1");
-    set_conf(conf, "linger.ms", "5");
-    set_conf(conf, "log_level", "3");
-    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    struct bl_dr s = { 0, 0, "" };
+    rd_kafka_conf_t *conf = bl_rk_conf(bootstrap, "3", NULL);
+    bl_rk_set(conf, "compression.codec", codec);
+    bl_rk_set(conf, "acks", "1");
+    bl_rk_set(conf, "linger.ms", "5");
+    rd_kafka_conf_set_dr_msg_cb(conf, bl_rk_dr_cb);
     rd_kafka_conf_set_opaque(conf, &s);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
     if (!rk) {
@@ -520,39 +245,25 @@ produce_run(const char *bootstrap, const char *codec, long n)
     }
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, "codecs", NULL);
     /* connect and fetch metadata before the clock starts */
-    const struct rd_kafka_metadata *md;
-    for (int i = 0; i < 50; i++) {
-        if (rd_kafka_metadata(rk, 0, rkt, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            int ok = md->topic_cnt == 1 && md->topics[0].err == 0 &&
-                     md->topics[0].partition_cnt == 1;
-            rd_kafka_metadata_destroy(md);
-            if (ok)
-                break;
-        }
-        sleep_ms(100);
-    }
-    double t0 = now_s();
+    bl_rk_wait_topic(rk, "codecs", 1, 15000);
+    double t0 = bl_now_s();
     for (long i = 0; i < n; i++) {
         uint8_t *v = g_pool + (size_t)(i % POOL) * VALUE_LEN;
-        while (rd_kafka_produce(rkt, 0, 0, v, VALUE_LEN, NULL, 0, NULL) != 0) {
-            if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                fprintf(stderr, "bench_codecs: produce: %s\n", rd_kafka_err2str(rd_kafka_last_error()));
-                rd_kafka_topic_destroy(rkt);
-                rd_kafka_destroy(rk);
-                return NAN;
-            }
-            rd_kafka_poll(rk, 1);
+        if (bl_rk_produce(rk, rkt, 0, 0, v, VALUE_LEN) != 0) {
+            rd_kafka_topic_destroy(rkt);
+            rd_kafka_destroy(rk);
+            return NAN;
         }
         if ((i & 1023) == 0)
             rd_kafka_poll(rk, 0);
     }
     rd_kafka_flush(rk, 120000);
-    double t = now_s() - t0;
+    double t = bl_now_s() - t0;
     rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(rk);
-    if (s.failed || s.delivered != n) {
-        fprintf(stderr, "bench_codecs: %s: %ld delivered, %ld failed (%s)\n", codec, s.delivered,
-                s.failed, s.first_err);
+    if (s.err || s.ok != n) {
+        fprintf(stderr, "bench_codecs: %s: %ld delivered, %ld failed (%s)\n", codec, s.ok,
+                s.err, s.first_err);
         return NAN;
     }
     return t;
@@ -578,42 +289,24 @@ bench_produce(void)
         for (int c = 0; c < NCODECS; c++) {
             for (int k = 0; k < 2; k++) {
                 int mock = (k + round + c) % 2;      /* alternate who goes first */
-                char bootstrap[512];
-                rd_kafka_t *owner = NULL;
-                rd_kafka_mock_cluster_t *mc = NULL;
-                double cpu0 = NAN, t;
+                struct bl_target tg;
+                double cpu0, t;
 
-                if (mock) {
-                    char err[256];
-                    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-                    set_conf(conf, "log_level", "3");
-                    owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-                    mc = owner ? rd_kafka_mock_cluster_new(owner, 1) : NULL;
-                    if (!mc || rd_kafka_mock_topic_create(mc, "codecs", 1, 1) != 0) {
-                        fprintf(stderr, "bench_codecs: mock cluster failed\n");
-                        return -1;
-                    }
-                    snprintf(bootstrap, sizeof(bootstrap), "%s", rd_kafka_mock_cluster_bootstraps(mc));
-                } else {
-                    if (sluiced_start(bootstrap, sizeof(bootstrap)) != 0 ||
-                        create_topic_admin(bootstrap, "codecs") != 0) {
-                        fprintf(stderr, "bench_codecs: sluiced start / topic failed\n");
-                        sluiced_stop();
-                        return -1;
-                    }
-                    cpu0 = proc_cpu_s(g_pid);
+                if (bl_target_start(&tg, mock ? BL_MOCK : BL_SLUICED, "codecs", NULL) != 0 ||
+                    bl_target_create_topic(&tg, "codecs", 1, NULL, 0) != 0) {
+                    fprintf(stderr, "bench_codecs: %s\n",
+                            mock ? "mock cluster failed" : "sluiced start / topic failed");
+                    bl_target_stop(&tg);
+                    return -1;
                 }
-                t = produce_run(bootstrap, codec_names[c], n);
+                cpu0 = bl_target_cpu_s(&tg);
+                t = produce_run(tg.bootstrap, codec_names[c], n);
                 if (isnan(t))
                     failures++;
                 mbs[c][mock][round] = payload / t / 1e6;
-                if (mock) {
-                    rd_kafka_mock_cluster_destroy(mc);
-                    rd_kafka_destroy(owner);
-                } else {
-                    cpu[c][round] = (proc_cpu_s(g_pid) - cpu0) / (payload / 1e9);
-                    sluiced_stop();
-                }
+                if (!mock)
+                    cpu[c][round] = (bl_target_cpu_s(&tg) - cpu0) / (payload / 1e9);
+                bl_target_stop(&tg);
                 fprintf(stderr, "  round %d %-6s %-7s %8.1f MB/s\n", round + 1, codec_names[c],
                         mock ? "mock" : "sluiced", payload / t / 1e6);
             }
@@ -625,9 +318,9 @@ bench_produce(void)
     printf("%-8s %14s %14s %9s %14s\n", "codec", "sluiced MB/s", "mock MB/s", "s/m", "sluiced CPU");
     printf("%-8s %14s %14s %9s %14s\n", "", "", "", "", "s per GB");
     for (int c = 0; c < NCODECS; c++) {
-        double s = median(mbs[c][0], opt.rounds), m = median(mbs[c][1], opt.rounds);
+        double s = bl_median(mbs[c][0], opt.rounds), m = bl_median(mbs[c][1], opt.rounds);
         printf("%-8s %14.1f %14.1f %9.2f %14.2f\n", codec_names[c], s, m, s / m,
-               median(cpu[c], opt.rounds));
+               bl_median(cpu[c], opt.rounds));
     }
     printf("\n");
     free(g_pool);
@@ -638,29 +331,26 @@ int
 main(int argc, char **argv)
 {
     int rc = 0;
+    const char *v;
 
+    bl_set_prog("bench_codecs");
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
-            opt.rounds = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--scale") && i + 1 < argc)
-            opt.scale = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--only") && i + 1 < argc)
-            opt.only = argv[++i];
+        if ((v = bl_arg(argc, argv, &i, "--rounds")))
+            opt.rounds = atoi(v);
+        else if ((v = bl_arg(argc, argv, &i, "--scale")))
+            opt.scale = atof(v);
+        else if ((v = bl_arg(argc, argv, &i, "--only")))
+            opt.only = v;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: %s [--rounds 3] [--scale 1.0] [--only validate|produce]\n", argv[0]);
             return 0;
         }
         /* other arguments (scripts/run-bench passes them to every bench): ignored */
     }
-    if (opt.rounds < 1)
-        opt.rounds = 1;
-    if (opt.rounds > MAX_ROUNDS)
-        opt.rounds = MAX_ROUNDS;
+    opt.rounds = bl_clamp(opt.rounds, 1, MAX_ROUNDS);
     if (opt.scale <= 0)
         opt.scale = 1.0;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    atexit(at_exit);
+    bl_cleanup_at_exit(NULL);
 
     if (!opt.only || !strcmp(opt.only, "validate"))
         if (bench_validate() != 0)

@@ -29,32 +29,23 @@
  * a measurement could not run.
  */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <limits.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench/support/benchlib.h"
 #include "storage/crc32c.h"
 #include "storage/record.h"
 
 #define MAX_ROUNDS     99
-#define MAX_OVERRIDES  32
 #define TOPIC          "loopback"
 #define CLIENT_ID      "bench_loopback"
 
@@ -66,234 +57,9 @@ static struct {
     int         version;
     int         value_size;
     long        batch_bytes;
-    const char *overrides[MAX_OVERRIDES];
-    int         noverrides;
+    struct bl_overrides overrides;
     int         warm;
-} opt = { 5, 10, 1, 8, 7, 1000, 1048576, { 0 }, 0, 1 };
-
-/* ------------------------------------------------------------------ time */
-
-static int64_t
-now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void
-sleep_us(long us)
-{
-    struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
-    nanosleep(&ts, NULL);
-}
-
-/* ------------------------------------------------------- sluiced process */
-
-static volatile pid_t g_pid;
-static char g_dir[PATH_MAX];
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st; (void)flag; (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void
-sluiced_stop(void)
-{
-    pid_t pid = g_pid;
-
-    if (pid > 0) {
-        int st;
-        kill(pid, SIGTERM);
-        for (int i = 0; i < 500; i++) {
-            if (waitpid(pid, &st, WNOHANG) == pid) {
-                pid = 0;
-                break;
-            }
-            sleep_us(10000);
-        }
-        if (pid > 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-        }
-        g_pid = 0;
-    }
-    if (g_dir[0]) {
-        nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-        g_dir[0] = 0;
-    }
-}
-
-static void
-on_signal(int sig)
-{
-    if (g_pid > 0)
-        kill(g_pid, SIGKILL);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static void
-mkdir_p(const char *path)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = 0;
-            mkdir(tmp, 0755);
-            *p = '/';
-        }
-    }
-    mkdir(tmp, 0755);
-}
-
-/* This VM (virtio-balloon free page reporting) hands memory freed in the
- * guest back to the host a second or two later; touching it again then costs
- * a host page fault per page, which makes the first write of page cache up
- * to ~15x slower (measured: dd of 1 GB 250 MB/s cold, 4 GB/s right after a
- * delete). A long-running broker's page cache is recycled, not freed, so
- * this is not its steady state: before each measured run, write and delete
- * a scratch file of the run's size so the kernel's free lists hold warm
- * pages. --no-warm turns it off. */
-static void
-warm_pages(const char *dir, double bytes)
-{
-    static char buf[1 << 20];
-    char path[PATH_MAX + 32];
-    int fd;
-
-    snprintf(path, sizeof(path), "%s/warm.tmp", dir);
-    if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0)
-        return;
-    memset(buf, 1, sizeof(buf));
-    for (double done = 0; done < bytes; done += sizeof(buf))
-        if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
-            break;
-    close(fd);
-    unlink(path);
-}
-
-/* Start sluiced on an ephemeral port with a fresh data dir; *port set. */
-static int
-sluiced_start(int *port)
-{
-    const char *build = getenv("SLUICE_BUILD");
-    const char *base = getenv("SLUICE_BENCH_DIR");
-    char bin[PATH_MAX], basebuf[PATH_MAX], logpath[PATH_MAX + 16], ldirs[PATH_MAX + 32];
-    const char *argv[8 + 2 * MAX_OVERRIDES];
-    int argc = 0;
-
-    if (!build || !*build)
-        build = "build";
-    snprintf(bin, sizeof(bin), "%s/sluiced", build);
-    if (access(bin, X_OK) != 0) {
-        fprintf(stderr, "bench_loopback: %s not found (run make, or set SLUICE_BUILD)\n", bin);
-        return -1;
-    }
-    if (!base || !*base) {
-        snprintf(basebuf, sizeof(basebuf), "%s/bench-tmp", build);
-        base = basebuf;
-    }
-    mkdir_p(base);
-    snprintf(g_dir, sizeof(g_dir), "%s/loopback.XXXXXX", base);
-    if (!mkdtemp(g_dir)) {
-        fprintf(stderr, "bench_loopback: mkdtemp %s: %s\n", g_dir, strerror(errno));
-        g_dir[0] = 0;
-        return -1;
-    }
-    snprintf(logpath, sizeof(logpath), "%s/sluiced.log", g_dir);
-    snprintf(ldirs, sizeof(ldirs), "log.dirs=%s/data", g_dir);
-    if (opt.warm)
-        warm_pages(g_dir, opt.gb * 1e9 * 1.1);
-    argv[argc++] = bin;
-    argv[argc++] = "--override";
-    argv[argc++] = "listeners=PLAINTEXT://127.0.0.1:0";
-    argv[argc++] = "--override";
-    argv[argc++] = ldirs;
-    for (int i = 0; i < opt.noverrides; i++) {
-        argv[argc++] = "--override";
-        argv[argc++] = opt.overrides[i];
-    }
-    argv[argc] = NULL;
-
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        /* dies with us, even if we crash before atexit runs */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    g_pid = pid;
-    for (int i = 0; i < 1000; i++) {
-        char buf[8192];
-        int st;
-        FILE *f = fopen(logpath, "r");
-        buf[0] = 0;
-        if (f) {
-            size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-            fclose(f);
-            buf[n] = 0;
-            const char *p = strstr(buf, "listening on 127.0.0.1:");
-            if (p && (*port = atoi(p + strlen("listening on 127.0.0.1:"))) > 0)
-                return 0;
-        }
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            g_pid = 0;
-            fprintf(stderr, "bench_loopback: sluiced exited at start:\n%s\n", buf);
-            sluiced_stop();
-            return -1;
-        }
-        sleep_us(10000);
-    }
-    fprintf(stderr, "bench_loopback: sluiced did not report its port within 10 s\n");
-    sluiced_stop();
-    return -1;
-}
-
-/* CPU seconds of pid: sum of its threads' schedstat run time (ns). */
-static double
-proc_cpu_s(pid_t pid)
-{
-    char path[64];
-    unsigned long long sum = 0;
-    int n = 0;
-    DIR *d;
-    struct dirent *e;
-
-    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-    if (!(d = opendir(path)))
-        return NAN;
-    while ((e = readdir(d)) != NULL) {
-        char tp[128];
-        unsigned long long ns;
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(tp, sizeof(tp), "/proc/%d/task/%.20s/schedstat", (int)pid, e->d_name);
-        FILE *f = fopen(tp, "r");
-        if (!f)
-            continue;
-        if (fscanf(f, "%llu", &ns) == 1) {
-            sum += ns;
-            n++;
-        }
-        fclose(f);
-    }
-    closedir(d);
-    return n ? (double)sum / 1e9 : NAN;
-}
+} opt = { 5, 10, 1, 8, 7, 1000, 1048576, { { 0 }, 0 }, 1 };
 
 /* ------------------------------------------------------------ wire bits */
 
@@ -491,7 +257,7 @@ create_topic(int fd)
                 ok = 1;
         }
         if (!ok)
-            sleep_us(50000);
+            bl_sleep_us(50000);
     }
     free(w.p);
     free(rb);
@@ -616,7 +382,7 @@ struct run {
 static int
 client_loop(int fd, struct wbuf *frame, int responses, double *bytes_out, int64_t *t_end)
 {
-    int64_t t0 = now_ns(), stop = t0 + (int64_t)(opt.seconds * 1e9);
+    int64_t t0 = bl_now_ns(), stop = t0 + (int64_t)(opt.seconds * 1e9);
     double limit = opt.gb * 1e9, bytes = 0;
     int32_t corr = 1, next_resp = 1;
     int inflight = 0;
@@ -625,7 +391,7 @@ client_loop(int fd, struct wbuf *frame, int responses, double *bytes_out, int64_
     int rc = 0;
 
     for (;;) {
-        int more = now_ns() < stop && bytes + (double)frame->len <= limit;
+        int more = bl_now_ns() < stop && bytes + (double)frame->len <= limit;
         if (responses && (inflight >= opt.depth || (!more && inflight > 0))) {
             ssize_t n = read_frame(fd, &rb, &rcap);
             if (n < 0 || parse_produce_resp(rb, (size_t)n, next_resp, opt.version) != 0) {
@@ -649,7 +415,7 @@ client_loop(int fd, struct wbuf *frame, int responses, double *bytes_out, int64_
         if (responses)
             inflight++;
     }
-    *t_end = now_ns();
+    *t_end = bl_now_ns();
     *bytes_out = bytes;
     free(rb);
     return rc;
@@ -683,7 +449,7 @@ sink_thread(void *arg)
             break;
         }
         s->received += (double)n;
-        s->last_ns = now_ns();
+        s->last_ns = bl_now_ns();
     }
     close(fd);
     free(buf);
@@ -724,10 +490,10 @@ run_sink(struct wbuf *frame, struct run *res)
     int fd = connect_to(s.port);
     if (fd < 0)
         return -1;
-    int64_t t0 = now_ns();
+    int64_t t0 = bl_now_ns();
     int rc = client_loop(fd, frame, 0, &sent, &t_end);
-    while (s.received < sent && now_ns() - t_end < 10 * 1000000000LL)
-        sleep_us(100);
+    while (s.received < sent && bl_now_ns() - t_end < 10 * 1000000000LL)
+        bl_sleep_us(100);
     int64_t t1 = s.last_ns;
     close(fd);
     pthread_join(s.th, NULL);
@@ -747,7 +513,8 @@ run_sluiced(struct wbuf *frame, struct run *res)
     int64_t t_end;
 
     memset(res, 0, sizeof(*res));
-    if (sluiced_start(&port) != 0)
+    if ((port = bl_sluiced_start("loopback", &opt.overrides, opt.warm ? opt.gb * 1e9 * 1.1 : 0,
+                                 NULL, 0)) < 0)
         return -1;
     int fd = connect_to(port);
     if (fd < 0) {
@@ -756,10 +523,10 @@ run_sluiced(struct wbuf *frame, struct run *res)
     }
     if (create_topic(fd) != 0)
         goto out;
-    double cpu0 = proc_cpu_s(g_pid);
-    int64_t t0 = now_ns();
+    double cpu0 = bl_sluiced_cpu_s();
+    int64_t t0 = bl_now_ns();
     rc = client_loop(fd, frame, 1, &sent, &t_end);
-    double cpu1 = proc_cpu_s(g_pid);
+    double cpu1 = bl_sluiced_cpu_s();
     res->ok = rc == 0;
     res->secs = (double)(t_end - t0) / 1e9;
     res->bytes = sent;
@@ -767,29 +534,8 @@ run_sluiced(struct wbuf *frame, struct run *res)
 out:
     if (fd >= 0)
         close(fd);
-    sluiced_stop();
+    bl_sluiced_stop();
     return res->ok ? 0 : -1;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double
-median(const double *v, int n)
-{
-    double tmp[MAX_ROUNDS];
-    int k = 0;
-    for (int i = 0; i < n; i++)
-        if (!isnan(v[i]))
-            tmp[k++] = v[i];
-    if (!k)
-        return NAN;
-    qsort(tmp, (size_t)k, sizeof(double), cmp_double);
-    return k % 2 ? tmp[k / 2] : (tmp[k / 2 - 1] + tmp[k / 2]) / 2;
 }
 
 int
@@ -801,10 +547,10 @@ main(int argc, char **argv)
     long nrec;
     int failures = 0;
 
+    bl_set_prog("bench_loopback");
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define ARG(n) (!strcmp(a, n) && v && (i++, 1))
+        const char *a = argv[i], *v;
+#define ARG(n) (v = bl_arg(argc, argv, &i, n))
         if (ARG("--rounds"))
             opt.rounds = atoi(v);
         else if (ARG("--seconds"))
@@ -819,10 +565,9 @@ main(int argc, char **argv)
             opt.value_size = atoi(v);
         else if (ARG("--batch-bytes"))
             opt.batch_bytes = atol(v);
-        else if (ARG("--broker-override")) {
-            if (opt.noverrides < MAX_OVERRIDES)
-                opt.overrides[opt.noverrides++] = v;
-        } else if (!strcmp(a, "--no-warm")) {
+        else if (ARG("--broker-override"))
+            bl_overrides_add(&opt.overrides, v);
+        else if (!strcmp(a, "--no-warm")) {
             opt.warm = 0;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             printf("usage: bench_loopback [--rounds 5] [--seconds 10] [--gb 1] [--depth 8]\n"
@@ -830,26 +575,18 @@ main(int argc, char **argv)
                    "         [--broker-override key=value]... [--no-warm]\n");
             return 0;
         } else {
-            /* scripts/run-bench passes every benchmark the same arguments */
-            fprintf(stderr, "bench_loopback: ignoring unknown option %s\n", a);
-            if (v && v[0] != '-')
-                i++;
+            bl_arg_unknown(argc, argv, &i);     /* other benchmarks' options */
         }
 #undef ARG
     }
-    if (opt.rounds < 1) opt.rounds = 1;
-    if (opt.rounds > MAX_ROUNDS) opt.rounds = MAX_ROUNDS;
+    opt.rounds = bl_clamp(opt.rounds, 1, MAX_ROUNDS);
     if (opt.version < 3) opt.version = 3;
     if (opt.version > 7) opt.version = 7;
     if (opt.depth < 1) opt.depth = 1;
     if (opt.batch_bytes < 4096) opt.batch_bytes = 4096;
     if (opt.value_size < 1 || opt.value_size > opt.batch_bytes / 2) opt.value_size = 1000;
 
-    atexit(sluiced_stop);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_signal);
-    signal(SIGPIPE, SIG_IGN);
+    bl_cleanup_at_exit(NULL);
 
     build_produce(&frame, &nrec);
     printf("bench_loopback: Produce v%d acks=1, %zu-byte requests (%ld records of %d B value), "
@@ -882,9 +619,9 @@ main(int argc, char **argv)
             fflush(stdout);
         }
     }
-    double ms = median(mbs[0], opt.rounds), mt = median(mbs[1], opt.rounds);
+    double ms = bl_median(mbs[0], opt.rounds), mt = bl_median(mbs[1], opt.rounds);
     printf("\nMedians over %d rounds (request bytes, MB = 1e6 B)\n", opt.rounds);
-    printf("  sluiced   %9.1f MB/s   %.3f CPU-s/GB\n", ms, median(cpugb, opt.rounds));
+    printf("  sluiced   %9.1f MB/s   %.3f CPU-s/GB\n", ms, bl_median(cpugb, opt.rounds));
     printf("  tcp sink  %9.1f MB/s\n", mt);
     printf("  ratio     %9.2f        %s (target >= 0.50 of the plain loopback rate)\n", ms / mt,
            isnan(ms / mt) ? "n/a" : ms / mt >= 0.5 ? "PASS" : "MISS");

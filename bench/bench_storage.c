@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
+#include "bench/support/benchlib.h"
 #include "storage/buf.h"
 #include "storage/err.h"
 #include "storage/log.h"
@@ -35,32 +35,6 @@
 
 #define RECORDS_PER_BATCH 16
 #define VALUE_BYTES       1024
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, int n)
-{
-    double tmp[64];
-    if (n <= 0)
-        return 0;
-    memcpy(tmp, v, (size_t)n * sizeof(double));
-    qsort(tmp, (size_t)n, sizeof(double), cmp_double);
-    return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
-}
 
 static long long
 rss_bytes(void)
@@ -197,7 +171,7 @@ run_raw(const char *path, const struct sl_buf *batch, int64_t nbatches, struct r
         perror(path);
         return -1;
     }
-    double t0 = now_s();
+    double t0 = bl_now_s();
     for (int64_t i = 0; i < nbatches; i++) {
         size_t done = 0;
         while (done < batch->len) {
@@ -212,10 +186,10 @@ run_raw(const char *path, const struct sl_buf *batch, int64_t nbatches, struct r
             done += (size_t)n;
         }
     }
-    double t1 = now_s();
+    double t1 = bl_now_s();
     if (fdatasync(fd) != 0)
         perror("fdatasync");
-    double t2 = now_s();
+    double t2 = bl_now_s();
     close(fd);
     unlink(path);
     r->write_s = t1 - t0;
@@ -243,7 +217,7 @@ run_plog(const char *dir, struct sl_buf *batch, int64_t nbatches, int opens, str
         fprintf(stderr, "plog_open: %s\n", sl_strerror(rc));
         return -1;
     }
-    double t0 = now_s();
+    double t0 = bl_now_s();
     for (int64_t i = 0; i < nbatches; i++) {
         if ((rc = plog_append(log, batch->data, batch->len, 0, PLOG_APPEND_ASSIGN_OFFSETS,
                               1700000000000LL, &info)) != 0) {
@@ -252,10 +226,10 @@ run_plog(const char *dir, struct sl_buf *batch, int64_t nbatches, int opens, str
             return -1;
         }
     }
-    double t1 = now_s();
+    double t1 = bl_now_s();
     if ((rc = plog_flush(log, INT64_MAX)) != 0)
         fprintf(stderr, "plog_flush: %s\n", sl_strerror(rc));
-    double t2 = now_s();
+    double t2 = bl_now_s();
     r->append_s = t1 - t0;
     r->flush_s = t2 - t1;
     r->segments = plog_segment_count(log);
@@ -272,12 +246,12 @@ run_plog(const char *dir, struct sl_buf *batch, int64_t nbatches, int opens, str
     for (int k = 0; k < opens; k++) {
         struct plog_open_report rep;
         long long before = rss_bytes();
-        double o0 = now_s();
+        double o0 = bl_now_s();
         if ((rc = plog_open(&log, dir, &cfg, &rep)) != 0) {
             fprintf(stderr, "reopen: %s\n", sl_strerror(rc));
             return -1;
         }
-        open_times[k] = now_s() - o0;
+        open_times[k] = bl_now_s() - o0;
         long long after = rss_bytes();
         if (k == 0) {
             r->rss_before = before;
@@ -289,7 +263,7 @@ run_plog(const char *dir, struct sl_buf *batch, int64_t nbatches, int opens, str
             size_t cap = 1 << 20;
             uint8_t *buf = malloc(cap);
             int64_t off = plog_log_start_offset(log);
-            double r0 = now_s();
+            double r0 = bl_now_s();
             while (off < leo) {
                 struct plog_slice s;
                 if ((rc = plog_read(log, off, cap, leo, &s)) != 0 || s.len == 0) {
@@ -312,12 +286,12 @@ run_plog(const char *dir, struct sl_buf *batch, int64_t nbatches, int opens, str
                     pos += rec_batch_size(&h);
                 }
             }
-            r->read_s = now_s() - r0;
+            r->read_s = bl_now_s() - r0;
             free(buf);
         }
         plog_close(log);
     }
-    r->open_s = median(open_times, opens);
+    r->open_s = bl_median(open_times, opens);
     return plog_destroy_dir(dir) == 0 ? 0 : (rm_rf_files(dir), 0);
 }
 
@@ -333,7 +307,7 @@ main(int argc, char **argv)
 {
     int64_t size = 2LL << 30;
     int rounds = 3, opens = 5;
-    const char *base = getenv("SLUICE_BENCH_DIR");
+    const char *base = NULL;
     char defbase[4096], top[4096], rawpath[4200], logdir[4200];
     struct sl_buf batch = SL_BUF_INIT;
 
@@ -354,8 +328,7 @@ main(int argc, char **argv)
     if (rounds < 1 || rounds > 64)
         usage();
     if (!base) {
-        const char *b = getenv("SLUICE_BUILD");
-        snprintf(defbase, sizeof(defbase), "%s/bench-tmp", b && *b ? b : "build");
+        bl_bench_dir(defbase, sizeof(defbase));
         base = defbase;
     }
     if (mkdir(base, 0755) != 0 && errno != EEXIST) {
@@ -411,8 +384,8 @@ main(int argc, char **argv)
     if (!ok)
         return 1;
 
-    double mw = median(raw_w, rounds), mws = median(raw_ws, rounds);
-    double pw = median(pl_w, rounds), pws = median(pl_ws, rounds);
+    double mw = bl_median(raw_w, rounds), mws = bl_median(raw_ws, rounds);
+    double pw = bl_median(pl_w, rounds), pws = bl_median(pl_ws, rounds);
     printf("\n%-44s %12s\n", "Storage (median of rounds)", "value");
     printf("%-44s %12s\n", "--------------------------------------------", "------------");
     printf("%-44s %9.1f MB/s\n", "raw write()", mw);
@@ -421,9 +394,9 @@ main(int argc, char **argv)
     printf("%-44s %9.1f MB/s\n", "raw write() + final fdatasync", mws);
     printf("%-44s %9.1f MB/s\n", "plog_append + final plog_flush", pws);
     printf("%-44s %11.3f\n", "plog / raw (with fdatasync)", pws / mws);
-    printf("%-44s %11.5f\n", "index bytes / log bytes (after close)", median(ixr, rounds));
-    printf("%-44s %9.1f MB/s\n", "read back (plog_read + plog_slice_copy)", median(rd, rounds));
-    printf("%-44s %9.2f ms\n", "open after clean close (median)", median(op, rounds));
+    printf("%-44s %11.5f\n", "index bytes / log bytes (after close)", bl_median(ixr, rounds));
+    printf("%-44s %9.1f MB/s\n", "read back (plog_read + plog_slice_copy)", bl_median(rd, rounds));
+    printf("%-44s %9.2f ms\n", "open after clean close (median)", bl_median(op, rounds));
     printf("%-44s %9.1f MiB\n", "RSS before open", (double)last.rss_before / 1048576);
     printf("%-44s %9.1f MiB\n", "RSS after open", (double)last.rss_after / 1048576);
     printf("%-44s %12d\n", "segments", last.segments);
