@@ -52,6 +52,7 @@ pos = {}          # (t, p) -> next offset to commit (consumed since last commit)
 buf = []          # pending "M" lines
 expect = {}       # (t, p) -> next offset expected while owned (jump detection)
 reseek = set()    # partitions sought back, awaiting the expected offset
+last_seen = {}    # (t, p) -> monotonic time a record last arrived
 
 
 def flush():
@@ -123,6 +124,7 @@ def on_lost(consumer, parts):
 c.subscribe(cfg["topics"], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_lost)
 interval = cfg.get("commit_interval", 0.2)
 last_commit = time.monotonic()
+last_stall_check = time.monotonic()
 while not stopping:
     msgs = c.consume(num_messages=1000, timeout=0.1)
     run = None     # [t, p, first, last]
@@ -145,6 +147,7 @@ while not stopping:
             continue
         reseek.discard((t, p))
         expect[(t, p)] = o + 1
+        last_seen[(t, p)] = time.monotonic()
         if run and run[0] == t and run[1] == p and run[3] + 1 == o:
             run[3] = o
         else:
@@ -154,6 +157,28 @@ while not stopping:
         pos[(t, p)] = o + 1
     if run:
         buf.append("M %s %d %d %d\n" % tuple(run))
+    now = time.monotonic()
+    if now - last_stall_check >= 1.0:
+        # The same client bug in its other form: the dropped records were
+        # the last ones fetched, so no later record reveals the gap and the
+        # partition just goes quiet while its fetch position sits at the
+        # high watermark. Quiet for 3 s with records below the high
+        # watermark that we never got: seek back to them.
+        last_stall_check = now
+        for tp in c.assignment():
+            key = (tp.topic, tp.partition)
+            want = expect.get(key)
+            if want is None:
+                continue
+            try:
+                lo, hi = c.get_watermark_offsets(tp, cached=True)
+            except KafkaException:
+                continue
+            if hi > want and now - last_seen.get(key, now) > 3.0:
+                buf.append("J %s %d %d %d\n" % (key[0], key[1], want, hi))
+                c.seek(TopicPartition(key[0], key[1], want))
+                reseek.add(key)
+                last_seen[key] = now
     if time.monotonic() - last_commit >= interval:
         commit(list(pos))
         last_commit = time.monotonic()
