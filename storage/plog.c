@@ -338,51 +338,10 @@ parse_seg_name(const char *name, const char *suffix, int64_t *base)
     return 1;
 }
 
-/* Collect segment base offsets; remove temp files a crash left behind. */
+/* The 20-digit offsets of the files in dir named <offset><suffix>, sorted
+ * ascending. With remove_tmp, temporary files a crash left behind go too. */
 static int
-list_segments(const char *dir, int64_t **bases, int *n)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    int cap = 0;
-
-    *bases = NULL;
-    *n = 0;
-    if (!d)
-        return sl_err_from_errno(errno);
-    while ((de = readdir(d)) != NULL) {
-        int64_t base;
-        size_t len = strlen(de->d_name);
-        if (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0) {
-            char path[PATH_MAX];
-            snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-            unlink(path);
-            continue;
-        }
-        if (!parse_seg_name(de->d_name, ".log", &base))
-            continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            int64_t *nb = realloc(*bases, (size_t)cap * sizeof(int64_t));
-            if (!nb) {
-                closedir(d);
-                return SL_ERR__NOMEM;
-            }
-            *bases = nb;
-        }
-        (*bases)[(*n)++] = base;
-    }
-    closedir(d);
-    if (*n > 1)
-        qsort(*bases, (size_t)*n, sizeof(int64_t), cmp_i64);
-    return 0;
-}
-
-/* ---- producer state -------------------------------------------------- */
-
-/* Offsets of the .snapshot files in dir, sorted ascending. */
-static int
-list_snapshots(const char *dir, int64_t **out, int *n)
+list_by_suffix(const char *dir, const char *suffix, int remove_tmp, int64_t **out, int *n)
 {
     DIR *d = opendir(dir);
     struct dirent *de;
@@ -394,11 +353,18 @@ list_snapshots(const char *dir, int64_t **out, int *n)
         return sl_err_from_errno(errno);
     while ((de = readdir(d)) != NULL) {
         int64_t off;
-        if (!parse_seg_name(de->d_name, ".snapshot", &off))
+        size_t len = strlen(de->d_name);
+        if (remove_tmp && len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0) {
+            char path[PATH_MAX];
+            snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+            unlink(path);
+            continue;
+        }
+        if (!parse_seg_name(de->d_name, suffix, &off))
             continue;
         if (*n == cap) {
-            cap = cap ? cap * 2 : 8;
-            int64_t *nb = realloc(*out, sizeof(int64_t) * (size_t)cap);
+            cap = cap ? cap * 2 : 16;
+            int64_t *nb = realloc(*out, (size_t)cap * sizeof(int64_t));
             if (!nb) {
                 closedir(d);
                 return SL_ERR__NOMEM;
@@ -411,6 +377,22 @@ list_snapshots(const char *dir, int64_t **out, int *n)
     if (*n > 1)
         qsort(*out, (size_t)*n, sizeof(int64_t), cmp_i64);
     return 0;
+}
+
+/* Segment base offsets; temporary files a crash left behind are removed. */
+static int
+list_segments(const char *dir, int64_t **bases, int *n)
+{
+    return list_by_suffix(dir, ".log", 1, bases, n);
+}
+
+/* ---- producer state -------------------------------------------------- */
+
+/* Offsets of the .snapshot files in dir, sorted ascending. */
+static int
+list_snapshots(const char *dir, int64_t **out, int *n)
+{
+    return list_by_suffix(dir, ".snapshot", 0, out, n);
 }
 
 static void
@@ -1200,14 +1182,12 @@ plog_truncate_to(struct plog *log, int64_t offset)
         } else {
             new_leo = h.base_offset;
         }
-        int64_t old = s->size;
-        if ((rc = seg_truncate(s, &log->cfg, pos, new_leo)) != 0) {
+        if ((rc = seg_truncate(s, &log->cfg, pos)) != 0) {
             set_offline(log, "truncation failed");
             goto out;
         }
         new_leo = s->next_offset;
         atomic_store(&log->leo, new_leo);
-        (void)old;
     }
     atomic_store(&log->size_bytes, 0);
     for (int i = 0; i < log->nsegs; i++)

@@ -610,7 +610,7 @@ seg_find_batch(struct seg *s, const struct plog_config *cfg, int64_t target, int
 }
 
 int
-seg_truncate(struct seg *s, const struct plog_config *cfg, int64_t pos, int64_t new_next)
+seg_truncate(struct seg *s, const struct plog_config *cfg, int64_t pos)
 {
     int rc;
 
@@ -636,7 +636,6 @@ seg_truncate(struct seg *s, const struct plog_config *cfg, int64_t pos, int64_t 
         if ((rc = seg_recover(s, cfg, s->base, &r)) != 0)
             return rc;
     }
-    (void)new_next;
     return 0;
 }
 

@@ -91,8 +91,9 @@ int seg_find_batch(struct seg *s, const struct plog_config *cfg, int64_t target,
 /* Read the header of the batch at pos (pos < size). */
 int seg_read_hdr(struct seg *s, int64_t pos, struct rec_batch_hdr *hdr);
 
-/* Cut the segment at pos (a batch boundary); next_offset becomes new_next. */
-int seg_truncate(struct seg *s, const struct plog_config *cfg, int64_t pos, int64_t new_next);
+/* Cut the segment at pos (a batch boundary) and re-derive its indexes and
+ * next offset from what remains. */
+int seg_truncate(struct seg *s, const struct plog_config *cfg, int64_t pos);
 /* No longer active: final time-index entry, indexes trimmed. */
 int seg_deactivate(struct seg *s);
 /* Re-activate (truncation made an older segment the active one again). */
