@@ -1165,29 +1165,26 @@ plog_truncate_to(struct plog *log, int64_t offset)
         atomic_store(&log->leo, base);
     } else {
         struct seg *s;
-        int64_t pos, new_leo;
+        int64_t pos;
         struct rec_batch_hdr h;
         while (log->nsegs > 1 && active_seg(log)->base >= offset)
             segs_delete(log, log->nsegs - 1);
         s = active_seg(log);
         if (!s->active && (rc = seg_activate(s, &log->cfg)) != 0)
             goto out;
+        /* cut at the first batch reaching offset (a straddling batch goes too) */
         rc = seg_find_batch(s, &log->cfg, offset, &pos, &h);
         if (rc == SL_ERR__NOENT) {
             rc = 0;     /* the segment ends before offset */
             pos = s->size;
-            new_leo = s->next_offset;
         } else if (rc != 0) {
             goto out;
-        } else {
-            new_leo = h.base_offset;
         }
         if ((rc = seg_truncate(s, &log->cfg, pos)) != 0) {
             set_offline(log, "truncation failed");
             goto out;
         }
-        new_leo = s->next_offset;
-        atomic_store(&log->leo, new_leo);
+        atomic_store(&log->leo, s->next_offset);
     }
     atomic_store(&log->size_bytes, 0);
     for (int i = 0; i < log->nsegs; i++)
