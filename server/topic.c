@@ -55,6 +55,14 @@ topic_plog_config(const struct sl_topic_conf *tc, const struct sl_conf *bc, stru
     out->segment_index_bytes = tc->segment_index_bytes;
     out->retention_bytes = tc->retention_bytes;
     out->retention_ms = tc->retention_ms;
+    /* cleanup.policy=compact alone: Kafka never deletes such a log by age or
+     * size (the cleaner keeps the latest record per key). Sluice has no
+     * cleaner yet, so it keeps everything: deleting by retention would drop
+     * the only record of a key (a group's committed offset, say). */
+    if ((tc->cleanup_policy & SL_CLEANUP_COMPACT) && !(tc->cleanup_policy & SL_CLEANUP_DELETE)) {
+        out->retention_bytes = -1;
+        out->retention_ms = -1;
+    }
     out->flush_messages = tc->flush_messages;
     out->flush_ms = tc->flush_ms;
     /* the recovery bound must never cut valid data written under a larger
