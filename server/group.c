@@ -153,6 +153,19 @@ park(struct req_ctx *ctx)
     return p;
 }
 
+/* m's metadata for the group's chosen protocol (NULL, 0 if none). */
+static const uint8_t *
+member_meta(const struct gmember *m, const char *protocol, size_t *len)
+{
+    for (int k = 0; protocol && k < m->nprotocols; k++)
+        if (!strcmp(m->protocols[k].name, protocol)) {
+            *len = m->protocols[k].meta_len;
+            return m->protocols[k].meta;
+        }
+    *len = 0;
+    return NULL;
+}
+
 /* JoinGroup reply body (v0-7). members: NULL for followers. */
 static void
 finish_join(struct parked *p, struct group *g, int16_t err, const char *member_id, int leader_view)
@@ -178,13 +191,8 @@ finish_join(struct parked *p, struct group *g, int16_t err, const char *member_i
         pr_write_array_len(&w, g->nmembers);
         for (int i = 0; i < g->nmembers; i++) {
             struct gmember *m = g->members[i];
-            const uint8_t *meta = NULL;
-            size_t mlen = 0;
-            for (int k = 0; k < m->nprotocols; k++)
-                if (g->protocol && !strcmp(m->protocols[k].name, g->protocol)) {
-                    meta = m->protocols[k].meta;
-                    mlen = m->protocols[k].meta_len;
-                }
+            size_t mlen;
+            const uint8_t *meta = member_meta(m, g->protocol, &mlen);
             pr_write_string(&w, m->id);
             if (v >= 5)
                 pr_write_string(&w, m->instance);
@@ -1104,13 +1112,8 @@ group_describe(struct coord *c, struct pr_writer *w, int16_t ver, struct sl_slic
         pr_write_array_len(w, g->nmembers);
         for (int i = 0; i < g->nmembers; i++) {
             struct gmember *m = g->members[i];
-            const uint8_t *meta = NULL;
-            size_t mlen = 0;
-            for (int k = 0; k < m->nprotocols; k++)
-                if (g->protocol && !strcmp(m->protocols[k].name, g->protocol)) {
-                    meta = m->protocols[k].meta;
-                    mlen = m->protocols[k].meta_len;
-                }
+            size_t mlen;
+            const uint8_t *meta = member_meta(m, g->protocol, &mlen);
             pr_write_string(w, m->id);
             if (ver >= 4)
                 pr_write_string(w, m->instance);
