@@ -9,13 +9,79 @@
 
 #define RESOURCE_TOPIC 2
 
+/* Every configs[i] must be key=value with a non-empty key. */
 static int
-admin_broker(struct sluice *sl, int16_t key, int16_t ver, struct slc_broker **out)
+check_configs(struct sluice *sl, const char *const *configs, int nconfigs)
 {
-    int rc = slc_any_broker(sl, out);
-    if (rc)
+    int i;
+    for (i = 0; i < nconfigs; i++)
+        if (!strchr(configs[i], '=') || configs[i][0] == '=')
+            return slc_seterr(sl, SLUICE_ERR_INVALID_ARG, "bad config '%s' (want key=value)", configs[i]);
+    return 0;
+}
+
+/* The configs (checked) as an array of key, [op SET,] value. */
+static void
+write_configs(struct pr_writer *w, const char *const *configs, int nconfigs, int with_op)
+{
+    int i;
+    pr_write_array_len(w, nconfigs);
+    for (i = 0; i < nconfigs; i++) {
+        const char *eq = strchr(configs[i], '=');
+        pr_write_string_len(w, configs[i], (size_t)(eq - configs[i]));
+        if (with_op)
+            pr_write_i8(w, 0);                     /* SET */
+        pr_write_string(w, eq + 1);
+    }
+}
+
+/* Send the one-topic request in sl->req and walk its answer: (throttle
+ * time,) then a results array of name, error code and (has_msg) error
+ * message; *ec and *msg are the last entry's. */
+static int
+call_topic_results(struct sluice *sl, struct slc_broker *b, int32_t corr, const char *api, int throttle,
+                   int has_msg, int16_t *ec, struct sl_slice *msg)
+{
+    struct pr_reader r;
+    struct sl_slice s;
+    int32_t n, i;
+    int rc;
+
+    if ((rc = slc_call(sl, b, corr, &r)) != 0)
         return rc;
-    return slc_check_version(sl, *out, key, ver);
+    if (throttle)
+        pr_read_i32(&r);
+    pr_read_array_len(&r, &n, 1000);
+    for (i = 0; i < n && !r.err; i++) {
+        int isnull;
+        pr_read_string(&r, &s, NULL);
+        *ec = pr_read_i16(&r);
+        if (has_msg)
+            pr_read_string(&r, msg, &isnull);
+    }
+    if (r.err || n != 1)
+        return slc_seterr(sl, SLUICE_ERR_CORRUPT, "bad %s response", api);
+    return 0;
+}
+
+/* Head of a one-resource Describe/AlterConfigs response: throttle, then
+ * the resource's error code, message, type and name. */
+static int
+read_resource_head(struct sluice *sl, struct pr_reader *r, const char *api, int16_t *ec, struct sl_slice *msg,
+                   int *isnull)
+{
+    struct sl_slice s;
+    int32_t n;
+
+    pr_read_i32(r);
+    pr_read_array_len(r, &n, 1000);
+    if (n != 1)
+        return slc_seterr(sl, SLUICE_ERR_CORRUPT, "bad %s response", api);
+    *ec = pr_read_i16(r);
+    pr_read_string(r, msg, isnull);
+    pr_read_i8(r);
+    pr_read_string(r, &s, NULL);
+    return 0;
 }
 
 static int
@@ -35,44 +101,26 @@ sluice_create_topic(struct sluice *sl, const char *name, int32_t partitions, int
 {
     struct slc_broker *b;
     struct pr_writer w;
-    struct pr_reader r;
-    struct sl_slice s, msg = { 0 };
-    int32_t corr, n;
+    struct sl_slice msg = { 0 };
+    int32_t corr;
     int16_t ec = 0;
-    int rc, i;
+    int rc;
 
     sl->errmsg[0] = 0;
-    for (i = 0; i < nconfigs; i++)
-        if (!strchr(configs[i], '=') || configs[i][0] == '=')
-            return slc_seterr(sl, SLUICE_ERR_INVALID_ARG, "bad config '%s' (want key=value)", configs[i]);
-    if ((rc = admin_broker(sl, PR_API_CREATE_TOPICS, SLC_V_CREATE_TOPICS, &b)) != 0)
+    if ((rc = check_configs(sl, configs, nconfigs)) != 0)
         return rc;
-    sl_buf_reset(&sl->req);
-    slc_req_begin(b, &sl->req, &w, PR_API_CREATE_TOPICS, SLC_V_CREATE_TOPICS, sl->client_id, &corr);
+    if ((rc = slc_any_request(sl, PR_API_CREATE_TOPICS, SLC_V_CREATE_TOPICS, &b, &w, &corr)) != 0)
+        return rc;
     pr_write_array_len(&w, 1);
     pr_write_string(&w, name);
     pr_write_i32(&w, partitions);
     pr_write_i16(&w, rf);
     pr_write_array_len(&w, 0);
-    pr_write_array_len(&w, nconfigs);
-    for (i = 0; i < nconfigs; i++) {
-        const char *eq = strchr(configs[i], '=');
-        pr_write_string_len(&w, configs[i], (size_t)(eq - configs[i]));
-        pr_write_string(&w, eq + 1);
-    }
+    write_configs(&w, configs, nconfigs, 0);
     pr_write_i32(&w, sl->conf.request_timeout_ms);
     pr_write_bool(&w, 0);
-    if ((rc = slc_call(sl, b, corr, &r)) != 0)
+    if ((rc = call_topic_results(sl, b, corr, "CreateTopics", 0, 1, &ec, &msg)) != 0)
         return rc;
-    pr_read_array_len(&r, &n, 1000);
-    for (i = 0; i < n && !r.err; i++) {
-        int isnull;
-        pr_read_string(&r, &s, NULL);
-        ec = pr_read_i16(&r);
-        pr_read_string(&r, &msg, &isnull);
-    }
-    if (r.err || n != 1)
-        return slc_seterr(sl, SLUICE_ERR_CORRUPT, "bad CreateTopics response");
     if (ec == 0)
         sl->md_stale = 1;
     return topic_error(sl, "create topic", name, ec, &msg, 1);
@@ -83,30 +131,18 @@ sluice_delete_topic(struct sluice *sl, const char *name)
 {
     struct slc_broker *b;
     struct pr_writer w;
-    struct pr_reader r;
-    struct sl_slice s;
-    int32_t corr, n;
+    int32_t corr;
     int16_t ec = 0;
-    int rc, i;
+    int rc;
 
     sl->errmsg[0] = 0;
-    if ((rc = admin_broker(sl, PR_API_DELETE_TOPICS, SLC_V_DELETE_TOPICS, &b)) != 0)
+    if ((rc = slc_any_request(sl, PR_API_DELETE_TOPICS, SLC_V_DELETE_TOPICS, &b, &w, &corr)) != 0)
         return rc;
-    sl_buf_reset(&sl->req);
-    slc_req_begin(b, &sl->req, &w, PR_API_DELETE_TOPICS, SLC_V_DELETE_TOPICS, sl->client_id, &corr);
     pr_write_array_len(&w, 1);
     pr_write_string(&w, name);
     pr_write_i32(&w, sl->conf.request_timeout_ms);
-    if ((rc = slc_call(sl, b, corr, &r)) != 0)
+    if ((rc = call_topic_results(sl, b, corr, "DeleteTopics", 1, 0, &ec, NULL)) != 0)
         return rc;
-    pr_read_i32(&r);
-    pr_read_array_len(&r, &n, 1000);
-    for (i = 0; i < n && !r.err; i++) {
-        pr_read_string(&r, &s, NULL);
-        ec = pr_read_i16(&r);
-    }
-    if (r.err || n != 1)
-        return slc_seterr(sl, SLUICE_ERR_CORRUPT, "bad DeleteTopics response");
     sl->md_stale = 1;
     return topic_error(sl, "delete topic", name, ec, NULL, 0);
 }
@@ -116,35 +152,22 @@ sluice_create_partitions(struct sluice *sl, const char *name, int32_t total)
 {
     struct slc_broker *b;
     struct pr_writer w;
-    struct pr_reader r;
-    struct sl_slice s, msg = { 0 };
-    int32_t corr, n;
+    struct sl_slice msg = { 0 };
+    int32_t corr;
     int16_t ec = 0;
-    int rc, i;
+    int rc;
 
     sl->errmsg[0] = 0;
-    if ((rc = admin_broker(sl, PR_API_CREATE_PARTITIONS, SLC_V_CREATE_PARTS, &b)) != 0)
+    if ((rc = slc_any_request(sl, PR_API_CREATE_PARTITIONS, SLC_V_CREATE_PARTS, &b, &w, &corr)) != 0)
         return rc;
-    sl_buf_reset(&sl->req);
-    slc_req_begin(b, &sl->req, &w, PR_API_CREATE_PARTITIONS, SLC_V_CREATE_PARTS, sl->client_id, &corr);
     pr_write_array_len(&w, 1);
     pr_write_string(&w, name);
     pr_write_i32(&w, total);
     pr_write_array_len(&w, -1);
     pr_write_i32(&w, sl->conf.request_timeout_ms);
     pr_write_bool(&w, 0);
-    if ((rc = slc_call(sl, b, corr, &r)) != 0)
+    if ((rc = call_topic_results(sl, b, corr, "CreatePartitions", 1, 1, &ec, &msg)) != 0)
         return rc;
-    pr_read_i32(&r);
-    pr_read_array_len(&r, &n, 1000);
-    for (i = 0; i < n && !r.err; i++) {
-        int isnull;
-        pr_read_string(&r, &s, NULL);
-        ec = pr_read_i16(&r);
-        pr_read_string(&r, &msg, &isnull);
-    }
-    if (r.err || n != 1)
-        return slc_seterr(sl, SLUICE_ERR_CORRUPT, "bad CreatePartitions response");
     sl->md_stale = 1;
     return topic_error(sl, "create partitions for", name, ec, &msg, 1);
 }
@@ -169,7 +192,7 @@ sluice_describe_topic_configs(struct sluice *sl, const char *name, struct sluice
     struct pr_writer w;
     struct pr_reader r;
     struct sl_slice s, msg;
-    int32_t corr, n, nc, i, j, ns;
+    int32_t corr, nc, i, j, ns;
     int16_t ec = 0;
     int rc, isnull;
     struct sluice_config_entry *e = NULL;
@@ -177,10 +200,8 @@ sluice_describe_topic_configs(struct sluice *sl, const char *name, struct sluice
     *out = NULL;
     *nout = 0;
     sl->errmsg[0] = 0;
-    if ((rc = admin_broker(sl, PR_API_DESCRIBE_CONFIGS, SLC_V_DESCRIBE_CONFIGS, &b)) != 0)
+    if ((rc = slc_any_request(sl, PR_API_DESCRIBE_CONFIGS, SLC_V_DESCRIBE_CONFIGS, &b, &w, &corr)) != 0)
         return rc;
-    sl_buf_reset(&sl->req);
-    slc_req_begin(b, &sl->req, &w, PR_API_DESCRIBE_CONFIGS, SLC_V_DESCRIBE_CONFIGS, sl->client_id, &corr);
     pr_write_array_len(&w, 1);
     pr_write_i8(&w, RESOURCE_TOPIC);
     pr_write_string(&w, name);
@@ -188,14 +209,8 @@ sluice_describe_topic_configs(struct sluice *sl, const char *name, struct sluice
     pr_write_bool(&w, 0);
     if ((rc = slc_call(sl, b, corr, &r)) != 0)
         return rc;
-    pr_read_i32(&r);
-    pr_read_array_len(&r, &n, 1000);
-    if (n != 1)
-        return slc_seterr(sl, SLUICE_ERR_CORRUPT, "bad DescribeConfigs response");
-    ec = pr_read_i16(&r);
-    pr_read_string(&r, &msg, &isnull);
-    pr_read_i8(&r);
-    pr_read_string(&r, &s, NULL);
+    if ((rc = read_resource_head(sl, &r, "DescribeConfigs", &ec, &msg, &isnull)) != 0)
+        return rc;
     if (ec)
         return topic_error(sl, "describe configs of", name, ec, &msg, !isnull);
     pr_read_array_len(&r, &nc, 100000);
@@ -236,15 +251,14 @@ sluice_alter_topic_configs(struct sluice *sl, const char *name, const char *cons
     struct slc_broker *b;
     struct pr_writer w;
     struct pr_reader r;
-    struct sl_slice s, msg;
-    int32_t corr, n;
+    struct sl_slice msg;
+    int32_t corr;
     int16_t ec;
-    int rc, i, isnull, incremental = 1;
+    int rc, isnull, incremental = 1;
 
     sl->errmsg[0] = 0;
-    for (i = 0; i < nconfigs; i++)
-        if (!strchr(configs[i], '=') || configs[i][0] == '=')
-            return slc_seterr(sl, SLUICE_ERR_INVALID_ARG, "bad config '%s' (want key=value)", configs[i]);
+    if ((rc = check_configs(sl, configs, nconfigs)) != 0)
+        return rc;
     if ((rc = slc_any_broker(sl, &b)) != 0)
         return rc;
     if (slc_check_version(sl, b, PR_API_INCREMENTAL_ALTER_CONFIGS, SLC_V_INC_ALTER_CONFIGS) != 0) {
@@ -252,31 +266,17 @@ sluice_alter_topic_configs(struct sluice *sl, const char *name, const char *cons
         if ((rc = slc_check_version(sl, b, PR_API_ALTER_CONFIGS, SLC_V_ALTER_CONFIGS)) != 0)
             return rc;
     }
-    sl_buf_reset(&sl->req);
-    slc_req_begin(b, &sl->req, &w, incremental ? PR_API_INCREMENTAL_ALTER_CONFIGS : PR_API_ALTER_CONFIGS,
-                  incremental ? SLC_V_INC_ALTER_CONFIGS : SLC_V_ALTER_CONFIGS, sl->client_id, &corr);
+    slc_req_start(sl, b, &w, incremental ? PR_API_INCREMENTAL_ALTER_CONFIGS : PR_API_ALTER_CONFIGS,
+                  incremental ? SLC_V_INC_ALTER_CONFIGS : SLC_V_ALTER_CONFIGS, &corr);
     pr_write_array_len(&w, 1);
     pr_write_i8(&w, RESOURCE_TOPIC);
     pr_write_string(&w, name);
-    pr_write_array_len(&w, nconfigs);
-    for (i = 0; i < nconfigs; i++) {
-        const char *eq = strchr(configs[i], '=');
-        pr_write_string_len(&w, configs[i], (size_t)(eq - configs[i]));
-        if (incremental)
-            pr_write_i8(&w, 0);                    /* SET */
-        pr_write_string(&w, eq + 1);
-    }
+    write_configs(&w, configs, nconfigs, incremental);
     pr_write_bool(&w, 0);
     if ((rc = slc_call(sl, b, corr, &r)) != 0)
         return rc;
-    pr_read_i32(&r);
-    pr_read_array_len(&r, &n, 1000);
-    if (n != 1)
-        return slc_seterr(sl, SLUICE_ERR_CORRUPT, "bad AlterConfigs response");
-    ec = pr_read_i16(&r);
-    pr_read_string(&r, &msg, &isnull);
-    pr_read_i8(&r);
-    pr_read_string(&r, &s, NULL);
+    if ((rc = read_resource_head(sl, &r, "AlterConfigs", &ec, &msg, &isnull)) != 0)
+        return rc;
     if (r.err)
         return slc_seterr(sl, SLUICE_ERR_CORRUPT, "bad AlterConfigs response");
     return topic_error(sl, "alter configs of", name, ec, &msg, !isnull);

@@ -182,6 +182,23 @@ opt_is(struct args *a, const char *name, const char *shortname, int takes_value)
     return 1;
 }
 
+/* argv[a->i] is no known option of cmd: it fills *first, else *second
+ * (when given), else it is one argument too many. */
+static void
+take_arg(struct args *a, const char *cmd, const char **first, const char **second)
+{
+    const char *arg = a->argv[a->i];
+
+    if (arg[0] == '-' && arg[1])
+        die_usage("unknown option '%s' for %s", arg, cmd);
+    else if (!*first)
+        *first = arg;
+    else if (second && !*second)
+        *second = arg;
+    else
+        die_usage("unexpected argument '%s'", arg);
+}
+
 static int
 is_help(const char *s)
 {
@@ -226,6 +243,16 @@ partitions_or_die(struct sluice *sl, const char *topic)
         die("unknown topic '%s'", topic);
     if (rc)
         die_sl(sl, rc, topic);
+    return n;
+}
+
+/* Partition count of topic, or die if it has no partition `partition`. */
+static int32_t
+partitions_with_or_die(struct sluice *sl, const char *topic, int32_t partition)
+{
+    int32_t n = partitions_or_die(sl, topic);
+    if (partition >= n)
+        die("topic '%s' has no partition %d (it has %d)", topic, partition, n);
     return n;
 }
 
@@ -431,6 +458,7 @@ cmd_topic(int argc, char **argv)
     struct sluice *sl;
     struct args a = { argc, 1, argv, NULL };
     const char *sub, *name = NULL;
+    char cmd[64];
     const char *configs[256];
     int nconfigs = 0, rc, i;
     int32_t partitions = -1;
@@ -444,6 +472,7 @@ cmd_topic(int argc, char **argv)
     if (strcmp(sub, "create") && strcmp(sub, "list") && strcmp(sub, "describe") && strcmp(sub, "alter") &&
         strcmp(sub, "delete"))
         die_usage("unknown topic command '%s'", sub);
+    snprintf(cmd, sizeof(cmd), "topic %s", sub);
     for (a.i = 2; a.i < argc; a.i++) {
         if (is_help(argv[a.i])) {
             fputs(TOPIC_USAGE, stdout);
@@ -458,12 +487,8 @@ cmd_topic(int argc, char **argv)
             if (nconfigs == 256)
                 die_usage("too many --config");
             configs[nconfigs++] = a.val;
-        } else if (argv[a.i][0] == '-' && argv[a.i][1]) {
-            die_usage("unknown option '%s' for topic %s", argv[a.i], sub);
-        } else if (!name) {
-            name = argv[a.i];
         } else {
-            die_usage("unexpected argument '%s'", argv[a.i]);
+            take_arg(&a, cmd, &name, NULL);
         }
     }
     if (strcmp(sub, "list") && !name)
@@ -671,14 +696,8 @@ cmd_produce(int argc, char **argv)
             if (parse_i64(a.val, &v) != 0 || v <= 0)
                 die_usage("bad --timestamp '%s' (want epoch milliseconds)", a.val);
             ts = v;
-        } else if (argv[a.i][0] == '-' && argv[a.i][1]) {
-            die_usage("unknown option '%s' for produce", argv[a.i]);
-        } else if (!topic) {
-            topic = argv[a.i];
-        } else if (!file) {
-            file = argv[a.i];
         } else {
-            die_usage("unexpected argument '%s'", argv[a.i]);
+            take_arg(&a, "produce", &topic, &file);
         }
     }
     if (!topic)
@@ -691,11 +710,7 @@ cmd_produce(int argc, char **argv)
     conf.delivery_cb = produce_dr;
     conf.opaque = &st;
     sl = connect_or_die(&conf);
-    {
-        int32_t n = partitions_or_die(sl, topic);
-        if (partition >= n)
-            die("topic '%s' has no partition %d (it has %d)", topic, partition, n);
-    }
+    partitions_with_or_die(sl, topic, partition);
     while ((len = getline(&line, &cap, in)) >= 0) {
         struct sluice_record rec;
         char *v = line;
@@ -790,12 +805,8 @@ cmd_consume(int argc, char **argv)
             fmt = a.val;
         } else if (opt_is(&a, "--timeout-ms", NULL, 1)) {
             idle_timeout = parse_int_arg("--timeout-ms", a.val, 0, INT32_MAX);
-        } else if (argv[a.i][0] == '-' && argv[a.i][1]) {
-            die_usage("unknown option '%s' for consume", argv[a.i]);
-        } else if (!topic) {
-            topic = argv[a.i];
         } else {
-            die_usage("unexpected argument '%s'", argv[a.i]);
+            take_arg(&a, "consume", &topic, NULL);
         }
     }
     if (!topic)
@@ -812,9 +823,7 @@ cmd_consume(int argc, char **argv)
     }
     install_signals();
     sl = connect_or_die(&conf);
-    n = partitions_or_die(sl, topic);
-    if (partition >= n)
-        die("topic '%s' has no partition %d (it has %d)", topic, partition, n);
+    n = partitions_with_or_die(sl, topic, partition);
     if (group) {
         const char *topics[1] = { topic };
         if ((rc = sluice_subscribe(sl, topics, 1)) != 0)
@@ -874,6 +883,7 @@ cmd_group(int argc, char **argv)
     struct sluice *sl;
     struct args a = { argc, 1, argv, NULL };
     const char *sub, *group = NULL, *topic = NULL, *to = NULL;
+    char cmd[64];
     int rc, i, j;
 
     if (argc < 2 || is_help(argv[1])) {
@@ -883,6 +893,7 @@ cmd_group(int argc, char **argv)
     sub = argv[1];
     if (strcmp(sub, "list") && strcmp(sub, "describe") && strcmp(sub, "reset-offsets") && strcmp(sub, "delete"))
         die_usage("unknown group command '%s'", sub);
+    snprintf(cmd, sizeof(cmd), "group %s", sub);
     for (a.i = 2; a.i < argc; a.i++) {
         if (is_help(argv[a.i])) {
             fputs(GROUP_USAGE, stdout);
@@ -891,12 +902,8 @@ cmd_group(int argc, char **argv)
             topic = a.val;
         } else if (opt_is(&a, "--to", NULL, 1)) {
             to = a.val;
-        } else if (argv[a.i][0] == '-' && argv[a.i][1]) {
-            die_usage("unknown option '%s' for group %s", argv[a.i], sub);
-        } else if (!group) {
-            group = argv[a.i];
         } else {
-            die_usage("unexpected argument '%s'", argv[a.i]);
+            take_arg(&a, cmd, &group, NULL);
         }
     }
     if (strcmp(sub, "list") && !group)
@@ -1103,12 +1110,8 @@ cmd_replay(int argc, char **argv)
             out_path = a.val;
         } else if (opt_is(&a, "--partition", "-p", 1)) {
             partition = parse_int_arg("--partition", a.val, 0, INT32_MAX);
-        } else if (argv[a.i][0] == '-' && argv[a.i][1]) {
-            die_usage("unknown option '%s' for replay", argv[a.i]);
-        } else if (!topic) {
-            topic = argv[a.i];
         } else {
-            die_usage("unexpected argument '%s'", argv[a.i]);
+            take_arg(&a, "replay", &topic, NULL);
         }
     }
     if (!topic)
@@ -1122,9 +1125,7 @@ cmd_replay(int argc, char **argv)
         ts_hi = SLUICE_OFFSET_TIMESTAMP_BASE - to;
     install_signals();
     sl = connect_or_die(&conf);
-    np = partitions_or_die(sl, topic);
-    if (partition >= np)
-        die("topic '%s' has no partition %d (it has %d)", topic, partition, np);
+    np = partitions_with_or_die(sl, topic, partition);
     parts = calloc((size_t)np, sizeof(*parts));
     heap = calloc((size_t)np, sizeof(*heap));
     if (!parts || !heap)

@@ -271,6 +271,20 @@ slc_any_broker(struct sluice *sl, struct slc_broker **out)
     return slc_seterr(sl, SLUICE_ERR_NO_BROKERS, "%s", first[0] ? first : "no broker reachable");
 }
 
+int
+slc_any_request(struct sluice *sl, int16_t key, int16_t ver, struct slc_broker **out, struct pr_writer *w,
+                int32_t *corr_out)
+{
+    int rc;
+
+    if ((rc = slc_any_broker(sl, out)) != 0)
+        return rc;
+    if ((rc = slc_check_version(sl, *out, key, ver)) != 0)
+        return rc;
+    slc_req_start(sl, *out, w, key, ver, corr_out);
+    return 0;
+}
+
 void
 slc_update_broker(struct sluice *sl, int32_t id, const char *host, int32_t port)
 {
@@ -437,8 +451,7 @@ metadata_request(struct sluice *sl, const char *const *topics, int ntopics, int 
                 return rc;
             continue;
         }
-        sl_buf_reset(&sl->req);
-        slc_req_begin(b, &sl->req, &w, PR_API_METADATA, SLC_V_METADATA, sl->client_id, &corr);
+        slc_req_start(sl, b, &w, PR_API_METADATA, SLC_V_METADATA, &corr);
         if (topics) {
             pr_write_array_len(&w, ntopics);
             for (i = 0; i < ntopics; i++)

@@ -59,8 +59,7 @@ api_versions(struct sluice *sl, struct slc_broker *b)
     int16_t ec;
     int rc;
 
-    sl_buf_reset(&sl->req);
-    slc_req_begin(b, &sl->req, &w, PR_API_API_VERSIONS, SLC_V_API_VERSIONS, sl->client_id, &corr);
+    slc_req_start(sl, b, &w, PR_API_API_VERSIONS, SLC_V_API_VERSIONS, &corr);
     if ((rc = slc_call(sl, b, corr, &r)) != 0)
         return rc;
     ec = pr_read_i16(&r);
@@ -174,9 +173,31 @@ slc_req_begin(struct slc_broker *b, struct sl_buf *buf, struct pr_writer *w,
     *corr_out = corr;
 }
 
+void
+slc_req_start(struct sluice *sl, struct slc_broker *b, struct pr_writer *w, int16_t key, int16_t ver,
+              int32_t *corr_out)
+{
+    sl_buf_reset(&sl->req);
+    slc_req_begin(b, &sl->req, w, key, ver, sl->client_id, corr_out);
+}
+
+/* After a send/recv that moved nothing (n <= 0): 0 to try again (EINTR, or
+ * the socket became ready for ev), else the error. */
+static int
+io_retry(struct slc_conn *c, ssize_t n, short ev, int64_t deadline)
+{
+    if (n == 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK))
+        return SLUICE_ERR_IO;
+    if (errno == EINTR)
+        return 0;
+    return wait_fd(c->fd, ev, deadline);
+}
+
 static int
 write_all(struct slc_conn *c, const uint8_t *p, size_t len, int64_t deadline)
 {
+    int rc;
+
     while (len > 0) {
         ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
         if (n > 0) {
@@ -184,15 +205,8 @@ write_all(struct slc_conn *c, const uint8_t *p, size_t len, int64_t deadline)
             len -= (size_t)n;
             continue;
         }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int rc = wait_fd(c->fd, POLLOUT, deadline);
-            if (rc)
-                return rc;
-            continue;
-        }
-        return SLUICE_ERR_IO;
+        if ((rc = io_retry(c, n, POLLOUT, deadline)) != 0)
+            return rc;
     }
     return 0;
 }
@@ -231,6 +245,8 @@ send:
 static int
 read_full(struct slc_conn *c, uint8_t *p, size_t len, int64_t deadline)
 {
+    int rc;
+
     while (len > 0) {
         ssize_t n = recv(c->fd, p, len, 0);
         if (n > 0) {
@@ -238,17 +254,8 @@ read_full(struct slc_conn *c, uint8_t *p, size_t len, int64_t deadline)
             len -= (size_t)n;
             continue;
         }
-        if (n == 0)
-            return SLUICE_ERR_IO;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            int rc = wait_fd(c->fd, POLLIN, deadline);
-            if (rc)
-                return rc;
-            continue;
-        }
-        return SLUICE_ERR_IO;
+        if ((rc = io_retry(c, n, POLLIN, deadline)) != 0)
+            return rc;
     }
     return 0;
 }

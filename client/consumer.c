@@ -82,8 +82,7 @@ sluice_list_offset(struct sluice *sl, const char *topic, int32_t partition, int6
             return rc;
         if ((rc = slc_check_version(sl, b, PR_API_LIST_OFFSETS, SLC_V_LIST_OFFSETS)) != 0)
             return rc;
-        sl_buf_reset(&sl->req);
-        slc_req_begin(b, &sl->req, &w, PR_API_LIST_OFFSETS, SLC_V_LIST_OFFSETS, sl->client_id, &corr);
+        slc_req_start(sl, b, &w, PR_API_LIST_OFFSETS, SLC_V_LIST_OFFSETS, &corr);
         pr_write_i32(&w, -1);
         pr_write_array_len(&w, 1);
         pr_write_string(&w, topic);

@@ -37,6 +37,15 @@ struct slc_group {
     int      commit_err;
 };
 
+/* The next string of r, as a C string. */
+static char *
+read_strdup(struct pr_reader *r)
+{
+    struct sl_slice s;
+    pr_read_string(r, &s, NULL);
+    return slc_strndup(s.p, s.len);
+}
+
 /* ---- coordinator --------------------------------------------------------- */
 
 static int
@@ -51,12 +60,8 @@ find_coordinator(struct sluice *sl, const char *group, struct slc_broker *out)
     int rc, attempt, isnull;
 
     for (attempt = 0;; attempt++) {
-        if ((rc = slc_any_broker(sl, &b)) != 0)
+        if ((rc = slc_any_request(sl, PR_API_FIND_COORDINATOR, SLC_V_FIND_COORD, &b, &w, &corr)) != 0)
             return rc;
-        if ((rc = slc_check_version(sl, b, PR_API_FIND_COORDINATOR, SLC_V_FIND_COORD)) != 0)
-            return rc;
-        sl_buf_reset(&sl->req);
-        slc_req_begin(b, &sl->req, &w, PR_API_FIND_COORDINATOR, SLC_V_FIND_COORD, sl->client_id, &corr);
         pr_write_string(&w, group);
         pr_write_i8(&w, 0);
         if ((rc = slc_call(sl, b, corr, &r)) != 0)
@@ -89,6 +94,21 @@ find_coordinator(struct sluice *sl, const char *group, struct slc_broker *out)
     }
 }
 
+/* The member's own coordinator, found (again) when not connected. */
+static int
+ensure_coord(struct sluice *sl)
+{
+    struct slc_group *g = sl->grp;
+    int rc;
+
+    if (g->have_coord && g->coord.conn.fd >= 0)
+        return 0;
+    if ((rc = find_coordinator(sl, sl->group_id, &g->coord)) != 0)
+        return rc;
+    g->have_coord = 1;
+    return 0;
+}
+
 /* A connection to the coordinator of group (a temporary one for admin). */
 static int
 coord_call_begin(struct sluice *sl, const char *group, struct slc_broker *tmp, struct slc_broker **out)
@@ -97,11 +117,8 @@ coord_call_begin(struct sluice *sl, const char *group, struct slc_broker *tmp, s
     int rc;
 
     if (g && sl->group_id && !strcmp(sl->group_id, group)) {
-        if (!g->have_coord || g->coord.conn.fd < 0) {
-            if ((rc = find_coordinator(sl, group, &g->coord)) != 0)
-                return rc;
-            g->have_coord = 1;
-        }
+        if ((rc = ensure_coord(sl)) != 0)
+            return rc;
         *out = &g->coord;
         return 0;
     }
@@ -118,6 +135,49 @@ coord_call_end(struct sluice *sl, struct slc_broker *tmp, struct slc_broker *use
 {
     if (used == tmp && tmp->conn.fd >= 0)
         slc_disconnect(sl, tmp, SLUICE_ERR_IO);
+}
+
+/* coord_call_begin, then a sync request for key at ver started in sl->req;
+ * on failure nothing is left to end. */
+static int
+coord_request(struct sluice *sl, const char *group, int16_t key, int16_t ver, struct slc_broker *tmp,
+              struct slc_broker **b, struct pr_writer *w, int32_t *corr)
+{
+    int rc;
+
+    if ((rc = coord_call_begin(sl, group, tmp, b)) != 0)
+        return rc;
+    if ((rc = slc_check_version(sl, *b, key, ver)) != 0) {
+        coord_call_end(sl, tmp, *b);
+        return rc;
+    }
+    slc_req_start(sl, *b, w, key, ver, corr);
+    return 0;
+}
+
+/* A group admin request on just [group] (DescribeGroups, DeleteGroups):
+ * sent to the coordinator and answered; *r is past the throttle time and
+ * *n is the length of the results array. On success the caller ends the
+ * call (coord_call_end); on failure nothing is left to end. */
+static int
+one_group_call(struct sluice *sl, const char *group, int16_t key, int16_t ver, struct slc_broker *tmp,
+               struct slc_broker **b, struct pr_reader *r, int32_t *n)
+{
+    struct pr_writer w;
+    int32_t corr;
+    int rc;
+
+    if ((rc = coord_request(sl, group, key, ver, tmp, b, &w, &corr)) != 0)
+        return rc;
+    pr_write_array_len(&w, 1);
+    pr_write_string(&w, group);
+    if ((rc = slc_call(sl, *b, corr, r)) != 0) {
+        coord_call_end(sl, tmp, *b);
+        return rc;
+    }
+    pr_read_i32(r);
+    pr_read_array_len(r, n, 1000);
+    return 0;
 }
 
 /* ---- assignment ---------------------------------------------------------- */
@@ -328,12 +388,8 @@ offset_fetch(struct sluice *sl, const char *group, const char *topic, int n, con
 
     for (k = 0; k < n; k++)
         offs[k] = -1;
-    if ((rc = coord_call_begin(sl, group, &tmp, &b)) != 0)
+    if ((rc = coord_request(sl, group, PR_API_OFFSET_FETCH, SLC_V_OFFSET_FETCH, &tmp, &b, &w, &corr)) != 0)
         return rc;
-    if ((rc = slc_check_version(sl, b, PR_API_OFFSET_FETCH, SLC_V_OFFSET_FETCH)) != 0)
-        goto out;
-    sl_buf_reset(&sl->req);
-    slc_req_begin(b, &sl->req, &w, PR_API_OFFSET_FETCH, SLC_V_OFFSET_FETCH, sl->client_id, &corr);
     pr_write_string(&w, group);
     pr_write_array_len(&w, 1);
     pr_write_string(&w, topic);
@@ -416,12 +472,8 @@ sluice_group_offsets(struct sluice *sl, const char *group, struct sluice_committ
     *out = NULL;
     *nout = 0;
     sl->errmsg[0] = 0;
-    if ((rc = coord_call_begin(sl, group, &tmp, &b)) != 0)
+    if ((rc = coord_request(sl, group, PR_API_OFFSET_FETCH, 2, &tmp, &b, &w, &corr)) != 0)
         return rc;
-    if ((rc = slc_check_version(sl, b, PR_API_OFFSET_FETCH, 2)) != 0)
-        goto out;
-    sl_buf_reset(&sl->req);
-    slc_req_begin(b, &sl->req, &w, PR_API_OFFSET_FETCH, 2, sl->client_id, &corr);
     pr_write_string(&w, group);
     pr_write_array_len(&w, -1);                   /* all topics */
     if ((rc = slc_call(sl, b, corr, &r)) != 0)
@@ -603,11 +655,8 @@ commit_positions(struct sluice *sl, int async)
     rc = 0;
     if (n == 0)
         goto out;
-    if (!g->have_coord || g->coord.conn.fd < 0) {
-        if ((rc = find_coordinator(sl, sl->group_id, &g->coord)) != 0)
-            goto out;
-        g->have_coord = 1;
-    }
+    if ((rc = ensure_coord(sl)) != 0)
+        goto out;
     if (async) {
         struct sl_buf buf = SL_BUF_INIT;
         build_commit(sl, &g->coord, &buf, &corr, sl->group_id, g->generation, g->member_id, n, topics, parts,
@@ -666,12 +715,10 @@ apply_assignment(struct sluice *sl, const uint8_t *p, size_t len)
     pr_read_i16(&r);
     pr_read_array_len(&r, &nt, 100000);
     for (i = 0; i < nt && !r.err; i++) {
-        struct sl_slice s;
         char *topic;
         int32_t *parts;
         int64_t *offs;
-        pr_read_string(&r, &s, NULL);
-        topic = slc_strndup(s.p, s.len);
+        topic = read_strdup(&r);
         pr_read_array_len(&r, &np, 1000000);
         parts = calloc((size_t)(np > 0 ? np : 1), sizeof(*parts));
         offs = calloc((size_t)(np > 0 ? np : 1), sizeof(*offs));
@@ -694,6 +741,27 @@ apply_assignment(struct sluice *sl, const uint8_t *p, size_t len)
             return rc;
     }
     return r.err ? slc_seterr(sl, SLUICE_ERR_CORRUPT, "bad group assignment") : 0;
+}
+
+/* The member id the coordinator gave (NULL: none, join afresh). */
+static void
+set_member_id(struct slc_group *g, const struct sl_slice *id)
+{
+    free(g->member_id);
+    g->member_id = id ? slc_strndup(id->p, id->len) : NULL;
+}
+
+/* Send the JoinGroup / SyncGroup in sl->req and wait as long as a rebalance
+ * may take; *ec is the response's error code (after the throttle time). */
+static int
+rebalance_call(struct sluice *sl, int32_t corr, struct pr_reader *r, int16_t *ec)
+{
+    int rc = slc_send_and_wait(sl, &sl->grp->coord, corr, r, sl->conf.rebalance_timeout_ms + 10000);
+    if (rc)
+        return rc;
+    pr_read_i32(r);
+    *ec = pr_read_i16(r);
+    return 0;
 }
 
 static int
@@ -720,16 +788,12 @@ join_group(struct sluice *sl)
 
         if (attempt)
             poll(NULL, 0, sl->conf.retry_backoff_ms);
-        if (!g->have_coord || g->coord.conn.fd < 0) {
-            if ((rc = find_coordinator(sl, sl->group_id, &g->coord)) != 0)
-                break;
-            g->have_coord = 1;
-        }
+        if ((rc = ensure_coord(sl)) != 0)
+            break;
         if ((rc = slc_check_version(sl, &g->coord, PR_API_JOIN_GROUP, SLC_V_JOIN_GROUP)) != 0 ||
             (rc = slc_check_version(sl, &g->coord, PR_API_SYNC_GROUP, SLC_V_SYNC_GROUP)) != 0)
             break;
-        sl_buf_reset(&sl->req);
-        slc_req_begin(&g->coord, &sl->req, &w, PR_API_JOIN_GROUP, SLC_V_JOIN_GROUP, sl->client_id, &corr);
+        slc_req_start(sl, &g->coord, &w, PR_API_JOIN_GROUP, SLC_V_JOIN_GROUP, &corr);
         pr_write_string(&w, sl->group_id);
         pr_write_i32(&w, sl->conf.session_timeout_ms);
         pr_write_i32(&w, sl->conf.rebalance_timeout_ms);
@@ -740,14 +804,11 @@ join_group(struct sluice *sl)
             pr_write_string(&w, protos[i]);
             pr_write_bytes(&w, meta.data, meta.len, 0);
         }
-        rc = slc_send_and_wait(sl, &g->coord, corr, &r, sl->conf.rebalance_timeout_ms + 10000);
-        if (rc) {
+        if ((rc = rebalance_call(sl, corr, &r, &ec)) != 0) {
             if (rc == SLUICE_ERR_IO || rc == SLUICE_ERR_TIMED_OUT)
                 continue;
             break;
         }
-        pr_read_i32(&r);
-        ec = pr_read_i16(&r);
         g->generation = pr_read_i32(&r);
         pr_read_string(&r, &proto, NULL);
         pr_read_string(&r, &leader, NULL);
@@ -757,13 +818,11 @@ join_group(struct sluice *sl)
             break;
         }
         if (ec == SL_ERR_UNKNOWN_MEMBER_ID) {
-            free(g->member_id);
-            g->member_id = NULL;
+            set_member_id(g, NULL);
             continue;
         }
         if (ec == SL_ERR_MEMBER_ID_REQUIRED) {
-            free(g->member_id);
-            g->member_id = slc_strndup(mid.p, mid.len);
+            set_member_id(g, &mid);
             continue;
         }
         if (ec == SL_ERR_COORDINATOR_NOT_AVAILABLE || ec == SL_ERR_NOT_COORDINATOR ||
@@ -777,8 +836,7 @@ join_group(struct sluice *sl)
             rc = slc_seterr(sl, ec, "group '%s': JoinGroup: %s", sl->group_id, sluice_strerror(ec));
             break;
         }
-        free(g->member_id);
-        g->member_id = slc_strndup(mid.p, mid.len);
+        set_member_id(g, &mid);
         snprintf(protocol, sizeof(protocol), "%.*s", (int)proto.len, (const char *)proto.p);
         is_leader = leader.len == mid.len && memcmp(leader.p, mid.p, mid.len) == 0;
         pr_read_array_len(&r, &nm, 100000);
@@ -804,8 +862,7 @@ join_group(struct sluice *sl)
             nm = 0;
         }
         /* SyncGroup */
-        sl_buf_reset(&sl->req);
-        slc_req_begin(&g->coord, &sl->req, &w, PR_API_SYNC_GROUP, SLC_V_SYNC_GROUP, sl->client_id, &corr);
+        slc_req_start(sl, &g->coord, &w, PR_API_SYNC_GROUP, SLC_V_SYNC_GROUP, &corr);
         pr_write_string(&w, sl->group_id);
         pr_write_i32(&w, g->generation);
         pr_write_string(&w, g->member_id);
@@ -816,19 +873,15 @@ join_group(struct sluice *sl)
         }
         if (members)
             members_free(members, nm);
-        rc = slc_send_and_wait(sl, &g->coord, corr, &r, sl->conf.rebalance_timeout_ms + 10000);
-        if (rc) {
+        if ((rc = rebalance_call(sl, corr, &r, &ec)) != 0) {
             if (rc == SLUICE_ERR_IO || rc == SLUICE_ERR_TIMED_OUT)
                 continue;
             break;
         }
-        pr_read_i32(&r);
-        ec = pr_read_i16(&r);
         if (ec == SL_ERR_REBALANCE_IN_PROGRESS || ec == SL_ERR_ILLEGAL_GENERATION)
             continue;
         if (ec == SL_ERR_UNKNOWN_MEMBER_ID) {
-            free(g->member_id);
-            g->member_id = NULL;
+            set_member_id(g, NULL);
             continue;
         }
         if (ec == SL_ERR_COORDINATOR_NOT_AVAILABLE || ec == SL_ERR_NOT_COORDINATOR) {
@@ -915,8 +968,7 @@ heartbeat(struct sluice *sl)
     int32_t corr;
     int rc;
 
-    sl_buf_reset(&sl->req);
-    slc_req_begin(&g->coord, &sl->req, &w, PR_API_HEARTBEAT, SLC_V_HEARTBEAT, sl->client_id, &corr);
+    slc_req_start(sl, &g->coord, &w, PR_API_HEARTBEAT, SLC_V_HEARTBEAT, &corr);
     pr_write_string(&w, sl->group_id);
     pr_write_i32(&w, g->generation);
     pr_write_string(&w, g->member_id);
@@ -957,10 +1009,8 @@ slc_group_tick(struct sluice *sl)
         commit_positions(sl, 0);
         return join_group(sl);
     }
-    if (rc == SL_ERR_UNKNOWN_MEMBER_ID) {
-        free(g->member_id);
-        g->member_id = NULL;
-    }
+    if (rc == SL_ERR_UNKNOWN_MEMBER_ID)
+        set_member_id(g, NULL);
     if (rc == SL_ERR_NOT_COORDINATOR || rc == SL_ERR_COORDINATOR_NOT_AVAILABLE || rc == SLUICE_ERR_IO ||
         rc == SLUICE_ERR_TIMED_OUT)
         g->have_coord = 0;
@@ -994,8 +1044,7 @@ sluice_unsubscribe(struct sluice *sl)
         struct pr_reader r;
         int32_t corr;
         commit_positions(sl, 0);
-        sl_buf_reset(&sl->req);
-        slc_req_begin(&g->coord, &sl->req, &w, PR_API_LEAVE_GROUP, SLC_V_LEAVE_GROUP, sl->client_id, &corr);
+        slc_req_start(sl, &g->coord, &w, PR_API_LEAVE_GROUP, SLC_V_LEAVE_GROUP, &corr);
         pr_write_string(&w, sl->group_id);
         pr_write_string(&w, g->member_id);
         slc_send_and_wait(sl, &g->coord, corr, &r, 5000);
@@ -1060,12 +1109,8 @@ sluice_list_groups(struct sluice *sl, struct sluice_group **out, int *nout)
     *out = NULL;
     *nout = 0;
     sl->errmsg[0] = 0;
-    if ((rc = slc_any_broker(sl, &b)) != 0)
+    if ((rc = slc_any_request(sl, PR_API_LIST_GROUPS, SLC_V_LIST_GROUPS, &b, &w, &corr)) != 0)
         return rc;
-    if ((rc = slc_check_version(sl, b, PR_API_LIST_GROUPS, SLC_V_LIST_GROUPS)) != 0)
-        return rc;
-    sl_buf_reset(&sl->req);
-    slc_req_begin(b, &sl->req, &w, PR_API_LIST_GROUPS, SLC_V_LIST_GROUPS, sl->client_id, &corr);
     if ((rc = slc_call(sl, b, corr, &r)) != 0)
         return rc;
     pr_read_i32(&r);
@@ -1077,11 +1122,8 @@ sluice_list_groups(struct sluice *sl, struct sluice_group **out, int *nout)
     if (!g)
         return SLUICE_ERR_NOMEM;
     for (i = 0; i < n && !r.err; i++) {
-        struct sl_slice s;
-        pr_read_string(&r, &s, NULL);
-        g[i].group_id = slc_strndup(s.p, s.len);
-        pr_read_string(&r, &s, NULL);
-        g[i].protocol_type = slc_strndup(s.p, s.len);
+        g[i].group_id = read_strdup(&r);
+        g[i].protocol_type = read_strdup(&r);
     }
     if (r.err) {
         sluice_groups_free(g, n);
@@ -1140,27 +1182,15 @@ int
 sluice_describe_group(struct sluice *sl, const char *group, struct sluice_group **out)
 {
     struct slc_broker tmp, *b;
-    struct pr_writer w;
     struct pr_reader r;
-    int32_t corr, n, nm, i;
+    int32_t n, nm, i;
     int rc;
     struct sluice_group *g = NULL;
-    struct sl_slice s;
 
     *out = NULL;
     sl->errmsg[0] = 0;
-    if ((rc = coord_call_begin(sl, group, &tmp, &b)) != 0)
+    if ((rc = one_group_call(sl, group, PR_API_DESCRIBE_GROUPS, SLC_V_DESCRIBE_GROUPS, &tmp, &b, &r, &n)) != 0)
         return rc;
-    if ((rc = slc_check_version(sl, b, PR_API_DESCRIBE_GROUPS, SLC_V_DESCRIBE_GROUPS)) != 0)
-        goto out;
-    sl_buf_reset(&sl->req);
-    slc_req_begin(b, &sl->req, &w, PR_API_DESCRIBE_GROUPS, SLC_V_DESCRIBE_GROUPS, sl->client_id, &corr);
-    pr_write_array_len(&w, 1);
-    pr_write_string(&w, group);
-    if ((rc = slc_call(sl, b, corr, &r)) != 0)
-        goto out;
-    pr_read_i32(&r);
-    pr_read_array_len(&r, &n, 1000);
     if (n != 1) {
         rc = slc_seterr(sl, SLUICE_ERR_CORRUPT, "bad DescribeGroups response");
         goto out;
@@ -1171,14 +1201,10 @@ sluice_describe_group(struct sluice *sl, const char *group, struct sluice_group 
         goto out;
     }
     g->err = pr_read_i16(&r);
-    pr_read_string(&r, &s, NULL);
-    g->group_id = slc_strndup(s.p, s.len);
-    pr_read_string(&r, &s, NULL);
-    g->state = slc_strndup(s.p, s.len);
-    pr_read_string(&r, &s, NULL);
-    g->protocol_type = slc_strndup(s.p, s.len);
-    pr_read_string(&r, &s, NULL);
-    g->protocol = slc_strndup(s.p, s.len);
+    g->group_id = read_strdup(&r);
+    g->state = read_strdup(&r);
+    g->protocol_type = read_strdup(&r);
+    g->protocol = read_strdup(&r);
     pr_read_array_len(&r, &nm, 100000);
     if (nm > 0) {
         g->members = calloc((size_t)nm, sizeof(*g->members));
@@ -1190,12 +1216,9 @@ sluice_describe_group(struct sluice *sl, const char *group, struct sluice_group 
     for (i = 0; i < nm && !r.err; i++) {
         struct sluice_group_member *m = &g->members[g->member_count++];
         struct sl_slice md;
-        pr_read_string(&r, &s, NULL);
-        m->member_id = slc_strndup(s.p, s.len);
-        pr_read_string(&r, &s, NULL);
-        m->client_id = slc_strndup(s.p, s.len);
-        pr_read_string(&r, &s, NULL);
-        m->client_host = slc_strndup(s.p, s.len);
+        m->member_id = read_strdup(&r);
+        m->client_id = read_strdup(&r);
+        m->client_host = read_strdup(&r);
         pr_read_bytes(&r, &md, NULL);
         pr_read_bytes(&r, &md, NULL);
         if (!r.err)
@@ -1227,25 +1250,14 @@ int
 sluice_delete_group(struct sluice *sl, const char *group)
 {
     struct slc_broker tmp, *b;
-    struct pr_writer w;
     struct pr_reader r;
-    int32_t corr, n, i;
+    int32_t n, i;
     int16_t ec = 0;
     int rc;
 
     sl->errmsg[0] = 0;
-    if ((rc = coord_call_begin(sl, group, &tmp, &b)) != 0)
+    if ((rc = one_group_call(sl, group, PR_API_DELETE_GROUPS, SLC_V_DELETE_GROUPS, &tmp, &b, &r, &n)) != 0)
         return rc;
-    if ((rc = slc_check_version(sl, b, PR_API_DELETE_GROUPS, SLC_V_DELETE_GROUPS)) != 0)
-        goto out;
-    sl_buf_reset(&sl->req);
-    slc_req_begin(b, &sl->req, &w, PR_API_DELETE_GROUPS, SLC_V_DELETE_GROUPS, sl->client_id, &corr);
-    pr_write_array_len(&w, 1);
-    pr_write_string(&w, group);
-    if ((rc = slc_call(sl, b, corr, &r)) != 0)
-        goto out;
-    pr_read_i32(&r);
-    pr_read_array_len(&r, &n, 1000);
     for (i = 0; i < n && !r.err; i++) {
         struct sl_slice s;
         pr_read_string(&r, &s, NULL);
@@ -1259,7 +1271,6 @@ sluice_delete_group(struct sluice *sl, const char *group)
         rc = slc_seterr(sl, ec, "group '%s' still has members: stop its consumers first", group);
     else if (ec)
         rc = slc_seterr(sl, ec, "group '%s': %s", group, sluice_strerror(ec));
-out:
     coord_call_end(sl, &tmp, b);
     return rc;
 }

@@ -362,8 +362,7 @@ init_producer_id(struct sluice *sl)
         return rc;
     if ((rc = slc_pick_version(sl, b, PR_API_INIT_PRODUCER_ID, 0, SLC_V_INIT_PRODUCER_ID, &ver)) != 0)
         return rc;
-    sl_buf_reset(&sl->req);
-    slc_req_begin(b, &sl->req, &w, PR_API_INIT_PRODUCER_ID, ver, sl->client_id, &corr);
+    slc_req_start(sl, b, &w, PR_API_INIT_PRODUCER_ID, ver, &corr);
     pr_write_i16(&w, -1);                         /* transactional id: null */
     pr_write_i32(&w, sl->conf.request_timeout_ms);
     if ((rc = slc_call(sl, b, corr, &r)) != 0)

@@ -193,6 +193,10 @@ struct slc_broker *slc_broker_by_id(struct sluice *sl, int32_t id);
 void slc_update_broker(struct sluice *sl, int32_t id, const char *host, int32_t port);
 /* any reachable broker (connects on demand) */
 int  slc_any_broker(struct sluice *sl, struct slc_broker **out);
+/* any reachable broker that speaks key at ver, with a sync request started
+ * in sl->req (slc_req_start) */
+int  slc_any_request(struct sluice *sl, int16_t key, int16_t ver, struct slc_broker **out, struct pr_writer *w,
+                     int32_t *corr_out);
 struct slc_topic *slc_topic_get(struct sluice *sl, const char *name);
 /* refresh metadata for topic (NULL: all known topics). */
 int  slc_refresh_topic(struct sluice *sl, const char *name, int auto_create, struct slc_topic **out);
@@ -205,6 +209,9 @@ void slc_disconnect(struct sluice *sl, struct slc_broker *b, int err);
 /* Start a request: header into sl->req (or buf); returns writer positioned at the body. */
 void slc_req_begin(struct slc_broker *b, struct sl_buf *buf, struct pr_writer *w,
                    int16_t key, int16_t ver, const char *client_id, int32_t *corr_out);
+/* Start a sync request in sl->req (reset first); writer at the body. */
+void slc_req_start(struct sluice *sl, struct slc_broker *b, struct pr_writer *w, int16_t key, int16_t ver,
+                   int32_t *corr_out);
 /* Finish (patch the size), send it, and record it in flight. */
 int  slc_req_send(struct sluice *sl, struct slc_broker *b, struct sl_buf *buf, int32_t corr,
                   int kind, void *ctx);
