@@ -69,40 +69,35 @@ class W:
                 self.b.append(c)
                 return self
 
+    def boolean(self, v):
+        return self.i8(1 if v else 0)
+
+    def _size(self, n, fixed):
+        """A length or count n (None: null): uvarint n+1 when flexible,
+        else fixed(n) (i16 or i32, -1 for null)."""
+        if self.flex:
+            return self.uvarint(0 if n is None else n + 1)
+        return fixed(-1 if n is None else n)
+
     def string(self, s):
         if s is None:
-            if self.flex:
-                return self.uvarint(0)
-            return self.i16(-1)
+            return self._size(None, self.i16)
         d = s.encode() if isinstance(s, str) else bytes(s)
-        if self.flex:
-            self.uvarint(len(d) + 1)
-        else:
-            self.i16(len(d))
+        self._size(len(d), self.i16)
         self.b += d
         return self
 
     def bytes_(self, d):
         if d is None:
-            if self.flex:
-                return self.uvarint(0)
-            return self.i32(-1)
-        if self.flex:
-            self.uvarint(len(d) + 1)
-        else:
-            self.i32(len(d))
+            return self._size(None, self.i32)
+        self._size(len(d), self.i32)
         self.b += d
         return self
 
     def array(self, items, fn):
         if items is None:
-            if self.flex:
-                return self.uvarint(0)
-            return self.i32(-1)
-        if self.flex:
-            self.uvarint(len(items) + 1)
-        else:
-            self.i32(len(items))
+            return self._size(None, self.i32)
+        self._size(len(items), self.i32)
         for it in items:
             fn(self, it)
         return self
@@ -147,29 +142,27 @@ class R:
             if not c & 0x80:
                 return v
 
+    def boolean(self):
+        return self.i8() != 0
+
+    def _size(self, fixed):
+        """A length or count (negative: null): uvarint - 1 when flexible, else fixed()."""
+        return self.uvarint() - 1 if self.flex else fixed()
+
     def string(self):
-        if self.flex:
-            n = self.uvarint() - 1
-        else:
-            n = self.i16()
+        n = self._size(self.i16)
         if n < 0:
             return None
         return self._take(n).decode("utf-8", "replace")
 
     def bytes_(self):
-        if self.flex:
-            n = self.uvarint() - 1
-        else:
-            n = self.i32()
+        n = self._size(self.i32)
         if n < 0:
             return None
         return bytes(self._take(n))
 
     def array(self, fn):
-        if self.flex:
-            n = self.uvarint() - 1
-        else:
-            n = self.i32()
+        n = self._size(self.i32)
         if n < 0:
             return None
         return [fn(self) for _ in range(n)]
@@ -179,6 +172,10 @@ class R:
             for _ in range(self.uvarint()):
                 self.uvarint()
                 self._take(self.uvarint())
+
+    def done(self):
+        """True when the whole response has been read."""
+        return self.p == len(self.d)
 
 
 class RawClient:

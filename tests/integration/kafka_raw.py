@@ -26,6 +26,7 @@ import os
 import select
 import socket
 import struct
+import sys
 import time
 
 from groups_raw import R, RawClient, W  # noqa: F401  (re-exported)
@@ -83,7 +84,8 @@ def _zz(v):
     return (v << 1) ^ (v >> 63)
 
 
-def _varint(v):
+def varint(v):
+    """A signed (zigzag) varint, as in records."""
     v = _zz(v) & 0xFFFFFFFFFFFFFFFF
     out = bytearray()
     while True:
@@ -116,11 +118,11 @@ def record_batch(values, keys=None, base_offset=0, timestamp_ms=None):
     for i, v in enumerate(values):
         k = keys[i] if keys else None
         body = bytearray(b"\x00")                   # attributes
-        body += _varint(0) + _varint(i)             # timestamp delta, offset delta
-        body += _varint(-1) if k is None else _varint(len(k)) + k
-        body += _varint(-1) if v is None else _varint(len(v)) + v
-        body += _varint(0)                          # headers
-        recs += _varint(len(body)) + body
+        body += varint(0) + varint(i)               # timestamp delta, offset delta
+        body += varint(-1) if k is None else varint(len(k)) + k
+        body += varint(-1) if v is None else varint(len(v)) + v
+        body += varint(0)                           # headers
+        recs += varint(len(body)) + body
     after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, ts, ts, -1, -1, -1, len(values)) + recs
     crc = crc32c(after_crc)
     tail = struct.pack(">ibI", -1, 2, crc) + after_crc      # leader epoch, magic, crc, ...
@@ -261,42 +263,21 @@ def wait_readable(sock, timeout):
 
 # ---- connection --------------------------------------------------------------------
 
-class Conn:
+class Conn(RawClient):
     """One TCP connection. request()/send_frame()/recv_frame() speak frames;
-    the typed helpers decode the responses the tests look at."""
+    the typed helpers decode the responses the tests look at. (The socket,
+    close(), the context manager and _recv() are RawClient's.)"""
 
     def __init__(self, host, port, timeout=15.0):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        super().__init__(host, port, client_id="kafka-raw", timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.cid = 0
         self.timeout = timeout
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
 
     def send_raw(self, data):
         self.sock.sendall(data)
 
     def send_frame(self, body):
         self.sock.sendall(struct.pack(">i", len(body)) + body)
-
-    def _recv(self, n):
-        out = bytearray()
-        while len(out) < n:
-            c = self.sock.recv(n - len(out))
-            if not c:
-                raise ConnectionError("broker closed the connection")
-            out += c
-        return bytes(out)
 
     def recv_frame(self):
         n = struct.unpack(">i", self._recv(4))[0]
@@ -562,7 +543,6 @@ def clean_restart_check(broker, ledger, what="clean restart"):
 def run_scenarios(scenarios, broker_factory=None):
     """Run [(name, fn)] in order; fn(ctx) raises on failure. Prints one
     line per scenario, returns the process exit status (0: all passed)."""
-    import sys
     import traceback
     failed = []
     for name, fn in scenarios:
@@ -578,3 +558,34 @@ def run_scenarios(scenarios, broker_factory=None):
     if failed:
         print("failed: %s" % ", ".join(failed))
     return 1 if failed else 0
+
+
+def sigterm_status(broker, rc):
+    """After the scenarios (rc: run_scenarios' status): a broker still
+    running must exit 0 on SIGTERM. Returns the test's exit status."""
+    failed = rc != 0
+    if broker.running:
+        src = broker.stop()
+        if src != 0:
+            print("broker exited with %r on SIGTERM" % src)
+            failed = True
+    return 1 if failed else 0
+
+
+def run_main(broker, body):
+    """The main() of a scenario test: body() starts broker, runs the
+    scenarios and returns run_scenarios' status; then sigterm_status().
+    On any failure (an exception included) the broker is marked failed and
+    its log tail printed; it is killed and cleaned up in every case.
+    Returns the process exit status."""
+    failed = True
+    try:
+        status = sigterm_status(broker, body())
+        failed = status != 0
+        return status
+    finally:
+        if failed:
+            broker.failed = True
+            broker.print_tail(30, file=sys.stdout)
+        broker.kill9()
+        broker.cleanup()

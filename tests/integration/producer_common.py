@@ -10,6 +10,8 @@ import time
 from confluent_kafka import Consumer, KafkaError, TopicPartition, OFFSET_BEGINNING
 from confluent_kafka.admin import NewTopic
 
+from kafka_raw import crc32c, varint
+
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 CODEC_ID = {"none": 0, "uncompressed": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
 
@@ -65,24 +67,32 @@ def read_all(b, tps, deadline_s=60, **extra):
         c.close()
 
 
-def stored_batches(data_dir, topic, partition):
-    """(base_offset, attributes, record_count, max_timestamp) of every batch
-    in the partition's segment files, in order."""
-    out = []
+def segment_batches(data_dir, topic, partition):
+    """Yield (segment bytes, position) of every batch header in the
+    partition's segment files, in order."""
     d = os.path.join(data_dir, "%s-%d" % (topic, partition))
     for seg in sorted(glob.glob(os.path.join(d, "*.log"))):
         with open(seg, "rb") as f:
             data = f.read()
         pos = 0
         while pos + 61 <= len(data):
-            base, length = struct.unpack_from(">qi", data, pos)
+            length, = struct.unpack_from(">i", data, pos + 8)
             if length <= 0:
                 break       # preallocated zeros
-            attrs, = struct.unpack_from(">h", data, pos + 21)
-            max_ts, = struct.unpack_from(">q", data, pos + 35)
-            count, = struct.unpack_from(">i", data, pos + 57)
-            out.append((base, attrs, count, max_ts))
+            yield data, pos
             pos += 12 + length
+
+
+def stored_batches(data_dir, topic, partition):
+    """(base_offset, attributes, record_count, max_timestamp) of every batch
+    in the partition's segment files, in order."""
+    out = []
+    for data, pos in segment_batches(data_dir, topic, partition):
+        base, = struct.unpack_from(">q", data, pos)
+        attrs, = struct.unpack_from(">h", data, pos + 21)
+        max_ts, = struct.unpack_from(">q", data, pos + 35)
+        count, = struct.unpack_from(">i", data, pos + 57)
+        out.append((base, attrs, count, max_ts))
     return out
 
 
@@ -93,42 +103,12 @@ INVALID_TXN_STATE = 48
 TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53
 
 
-def _crc_table():
-    t = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        t.append(c)
-    return t
-
-
-_CRC = _crc_table()
-
-
-def crc32c(data):
-    c = 0xFFFFFFFF
-    for b in data:
-        c = _CRC[(c ^ b) & 0xFF] ^ (c >> 8)
-    return c ^ 0xFFFFFFFF
-
-
-def _varint(v):
-    v = (v << 1) ^ (v >> 63)
-    out = bytearray()
-    while v & ~0x7F:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
-
-
 def raw_batch(values, ts, attributes=0, producer_id=-1, producer_epoch=-1, base_sequence=-1):
     """An uncompressed RecordBatch v2 of the given values (keys null)."""
     recs = b""
     for i, v in enumerate(values):
-        body = b"\0" + _varint(0) + _varint(i) + _varint(-1) + _varint(len(v)) + v + _varint(0)
-        recs += _varint(len(body)) + body
+        body = b"\0" + varint(0) + varint(i) + varint(-1) + varint(len(v)) + v + varint(0)
+        recs += varint(len(body)) + body
     after_crc = struct.pack(">hiqqqhii", attributes, len(values) - 1, ts, ts, producer_id,
                             producer_epoch, base_sequence, len(values)) + recs
     crc = crc32c(after_crc)

@@ -326,8 +326,8 @@ def main():
     global b
     raise_nofile(MAXCONN * 2 + 1000)
     b = Broker(overrides={"max.connections": str(MAXCONN), "num.partitions": "2"})
-    failed = True
-    try:
+
+    def body():
         b.start()
         alive_and_serving("start")
         rc = k.run_scenarios([("max_connections", s_max_connections)])
@@ -336,26 +336,15 @@ def main():
         b.overrides["connections.max.idle.ms"] = str(IDLE_MS)
         b.start()
         alive_and_serving("restart with connections.max.idle.ms=%d" % IDLE_MS)
-        rc |= k.run_scenarios([
+        return rc | k.run_scenarios([
             ("idle_timeout", s_idle_timeout),
             ("slow_loris", s_slow_loris),
             ("laggard_memory", s_laggard_memory),
             ("laggard_fetch", s_laggard_fetch),
             ("final_logs_intact", s_final),
         ])
-        failed = rc != 0
-        if b.running:
-            src = b.stop()
-            if src != 0:
-                print("broker exited with %r on SIGTERM" % src)
-                failed = True
-        return 1 if failed else 0
-    finally:
-        if failed:
-            b.failed = True
-            b.print_tail(30, file=sys.stdout)
-        b.kill9()
-        b.cleanup()
+
+    return k.run_main(b, body)
 
 
 if __name__ == "__main__":

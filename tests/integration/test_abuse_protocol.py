@@ -424,8 +424,8 @@ def main():
     global b
     b = Broker(overrides={"socket.request.max.bytes": str(MAX_REQ), "num.partitions": "1",
                           "group.initial.rebalance.delay.ms": "0"})
-    failed = True
-    try:
+
+    def body():
         b.start()
         with conn() as c:
             check(c.create_topics([(TOPIC, 1)]) == {TOPIC: 0}, "create topic")
@@ -437,7 +437,7 @@ def main():
                 time.sleep(0.1)
             check(err == 0, "seed produce: %d" % err)
         alive_and_serving("start")
-        rc = k.run_scenarios([
+        return k.run_scenarios([
             ("size_prefixes", s_size_prefixes),
             ("truncated", s_truncated),
             ("unknown_apis", s_unknown_apis),
@@ -446,19 +446,8 @@ def main():
             ("topic_names", s_topic_names),
             ("final_logs_intact", s_final),
         ])
-        failed = rc != 0
-        if b.running:
-            src = b.stop()
-            if src != 0:
-                print("broker exited with %r on SIGTERM" % src)
-                failed = True
-        return 1 if failed else 0
-    finally:
-        if failed:
-            b.failed = True
-            b.print_tail(30, file=sys.stdout)
-        b.kill9()
-        b.cleanup()
+
+    return k.run_main(b, body)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs and
 AlterConfigs through confluent_kafka's AdminClient (librdkafka);
 IncrementalAlterConfigs, DescribeCluster and the version/edge cases the
 AdminClient cannot send (duplicates, v0/v3 DescribeConfigs, a truncated
-request) through a small raw-protocol client below. Ends with a clean
+request) through the raw-protocol client of kafka_raw.py. Ends with a clean
 restart on the same data directory: topics, partition counts and config
 overrides must survive.
 
@@ -14,12 +14,12 @@ Prints one line per test and "N passed, N failed"; exit 1 on any failure.
 """
 import os
 import socket
-import struct
 import sys
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sluice_harness import Broker, wait_for  # noqa: E402
+from kafka_raw import W, connect, header  # noqa: E402
 
 from confluent_kafka import KafkaException  # noqa: E402
 from confluent_kafka.admin import (AdminClient, ConfigResource, NewPartitions,  # noqa: E402
@@ -55,161 +55,25 @@ TOPIC_KEYS = [
 ]
 
 
-# ---- raw protocol client -----------------------------------------------------
-
-class Enc:
-    def __init__(self, flexible=False):
-        self.flex = flexible
-        self.b = bytearray()
-
-    def i8(self, v):
-        self.b += struct.pack(">b", v)
-        return self
-
-    def i16(self, v):
-        self.b += struct.pack(">h", v)
-        return self
-
-    def i32(self, v):
-        self.b += struct.pack(">i", v)
-        return self
-
-    def boolean(self, v):
-        return self.i8(1 if v else 0)
-
-    def uvarint(self, v):
-        while v >= 0x80:
-            self.b.append((v & 0x7F) | 0x80)
-            v >>= 7
-        self.b.append(v)
-        return self
-
-    def string(self, s):
-        if s is None:
-            return self.uvarint(0) if self.flex else self.i16(-1)
-        d = s.encode() if isinstance(s, str) else s
-        if self.flex:
-            self.uvarint(len(d) + 1)
-        else:
-            self.i16(len(d))
-        self.b += d
-        return self
-
-    def array(self, items, fn):
-        if items is None:
-            return self.uvarint(0) if self.flex else self.i32(-1)
-        if self.flex:
-            self.uvarint(len(items) + 1)
-        else:
-            self.i32(len(items))
-        for it in items:
-            fn(self, it)
-        return self
-
-    def tags(self):
-        if self.flex:
-            self.uvarint(0)
-        return self
-
-
-class Dec:
-    def __init__(self, b, flexible=False):
-        self.b = b
-        self.pos = 0
-        self.flex = flexible
-
-    def _take(self, n):
-        if self.pos + n > len(self.b):
-            raise ValueError("response truncated")
-        v = self.b[self.pos:self.pos + n]
-        self.pos += n
-        return v
-
-    def i8(self):
-        return struct.unpack(">b", self._take(1))[0]
-
-    def i16(self):
-        return struct.unpack(">h", self._take(2))[0]
-
-    def i32(self):
-        return struct.unpack(">i", self._take(4))[0]
-
-    def boolean(self):
-        return self.i8() != 0
-
-    def uvarint(self):
-        v = shift = 0
-        while True:
-            c = self._take(1)[0]
-            v |= (c & 0x7F) << shift
-            if not c & 0x80:
-                return v
-            shift += 7
-
-    def string(self):
-        n = self.uvarint() - 1 if self.flex else self.i16()
-        return None if n < 0 else self._take(n).decode()
-
-    def array(self, fn):
-        n = self.uvarint() - 1 if self.flex else self.i32()
-        return None if n < 0 else [fn(self) for _ in range(n)]
-
-    def tags(self):
-        if self.flex:
-            for _ in range(self.uvarint()):
-                self.uvarint()
-                self._take(self.uvarint())
-
-    def done(self):
-        return self.pos == len(self.b)
-
-
-class Wire:
-    """One connection; request() sends a frame and returns a Dec at the body."""
-
-    def __init__(self, bootstrap):
-        host, port = bootstrap.rsplit(":", 1)
-        self.s = socket.create_connection((host, int(port)), timeout=TIMEOUT)
-        self.corr = 0
-
-    def close(self):
-        self.s.close()
-
-    def _recv(self, n):
-        out = b""
-        while len(out) < n:
-            c = self.s.recv(n - len(out))
-            if not c:
-                raise ConnectionError("connection closed by the broker")
-            out += c
-        return out
-
-    def send_raw(self, key, ver, body, flexible):
-        self.corr += 1
-        h = Enc().i16(key).i16(ver).i32(self.corr).string("test_admin")
-        if flexible:
-            h.uvarint(0)
-        frame = bytes(h.b) + bytes(body)
-        self.s.sendall(struct.pack(">i", len(frame)) + frame)
-
-    def request(self, key, ver, body, flexible=False):
-        self.send_raw(key, ver, body, flexible)
-        n = struct.unpack(">i", self._recv(4))[0]
-        resp = self._recv(n)
-        d = Dec(resp, flexible)
-        corr = d.i32()
-        assert corr == self.corr, "correlation id %d, expected %d" % (corr, self.corr)
-        if flexible and key != 18:
-            d.tags()
-        return d
-
+# ---- raw protocol ---------------------------------------------------------------
+# W (encoder), R (decoder) and Conn (one connection) come from kafka_raw.py.
 
 def raw(broker, key, ver, enc):
-    w = Wire(broker.bootstrap)
-    try:
-        return w.request(key, ver, enc.b, enc.flex)
-    finally:
-        w.close()
+    """Send enc (a W) as key/ver on a fresh connection; an R at the response body."""
+    with connect(broker, TIMEOUT) as c:
+        return c.request(key, ver, enc, enc.flex)
+
+
+def reply_to(broker, key, ver, body, flexible, closed=(ConnectionResetError,)):
+    """Send one request frame holding body on a fresh connection; return
+    the first bytes back, b"" if the broker closed the connection (the
+    exceptions in closed count as closed too)."""
+    with connect(broker, TIMEOUT) as c:
+        c.send_frame(header(key, ver, flex=flexible) + bytes(body))
+        try:
+            return c.sock.recv(100)
+        except closed:
+            return b""
 
 
 # ---- helpers ---------------------------------------------------------------
@@ -340,7 +204,7 @@ def create_duplicates():
     # ... so the broker side is checked raw: CreateTopics v4, answered once
     def topic(e, name):
         e.string(name).i32(1).i16(1).array([], None).array([], None)
-    e = Enc().array(["t.dup", "t.dup2", "t.dup"], topic).i32(10000).boolean(False)
+    e = W().array(["t.dup", "t.dup2", "t.dup"], topic).i32(10000).boolean(False)
     d = raw(T.broker, 19, 4, e)
     assert d.i32() == 0                                   # throttle
     res = d.array(lambda d: (d.string(), d.i16(), d.string()))
@@ -357,7 +221,7 @@ def create_raw_assignments():
         e.string(t[0]).i32(t[1]).i16(-1)
         e.array(t[2], lambda e, a: e.i32(a[0]).array(a[1], lambda e, b: e.i32(b)))
         e.array([], None)
-    e = Enc().array([("t.ra1", -1, [(0, [0, 0])]),
+    e = W().array([("t.ra1", -1, [(0, [0, 0])]),
                      ("t.ra2", -1, [(0, [0]), (2, [0])]),
                      ("t.ra3", 2, [(0, [0])]),
                      ("t.ra4", -1, [(1, [0]), (0, [0])])], topic).i32(10000).boolean(False)
@@ -377,14 +241,14 @@ def create_raw_versions():
     def topic(e, t):
         e.string(t[0]).i32(t[1]).i16(t[2]).array([], None)
         e.array([("retention.ms", "1000"), ("segment.ms", None)], lambda e, c: e.string(c[0]).string(c[1]))
-    e = Enc().array([("t.v0a", 0, 1), ("t.v0b", 1, 1)], topic).i32(10000)
+    e = W().array([("t.v0a", 0, 1), ("t.v0b", 1, 1)], topic).i32(10000)
     d = raw(T.broker, 19, 0, e)
     res = d.array(lambda d: (d.string(), d.i16()))
     assert d.done()
     # t.v0b carries a null config value: INVALID_CONFIG
     assert res == [("t.v0a", INVALID_PARTITIONS), ("t.v0b", INVALID_CONFIG)], res
     # v2: throttle first, messages
-    e = Enc().array([("t.v2", 1, 1)], lambda e, t: e.string(t[0]).i32(t[1]).i16(t[2])
+    e = W().array([("t.v2", 1, 1)], lambda e, t: e.string(t[0]).i32(t[1]).i16(t[2])
                     .array([], None).array([], None)).i32(10000).boolean(False)
     d = raw(T.broker, 19, 2, e)
     assert d.i32() == 0
@@ -420,7 +284,7 @@ def create_partitions_raw_echo():
     # every topic echoed, a repeated one once with INVALID_REQUEST
     def topic(e, t):
         e.string(t[0]).i32(t[1]).array(None, None)
-    e = Enc().array([("t.nope", 2), ("t.assign", 3), ("t.assign", 4)], topic) \
+    e = W().array([("t.nope", 2), ("t.assign", 3), ("t.assign", 4)], topic) \
         .i32(10000).boolean(True)
     d = raw(T.broker, 37, 1, e)
     assert d.i32() == 0
@@ -482,7 +346,7 @@ def describe_broker():
 def dc_request(ver, resources, synonyms=False, docs=False):
     def res(e, r):
         e.i8(r[0]).string(r[1]).array(r[2], lambda e, k: e.string(k))
-    e = Enc().array(resources, res)
+    e = W().array(resources, res)
     if ver >= 1:
         e.boolean(synonyms)
     if ver >= 3:
@@ -578,7 +442,7 @@ def iac(ver, resources, validate_only=False):
 
     def res(e, r):
         e.i8(r[0]).string(r[1]).array(r[2], cfg).tags()
-    e = Enc(flex).array(resources, res).boolean(validate_only).tags()
+    e = W(flex).array(resources, res).boolean(validate_only).tags()
     d = raw(T.broker, 44, ver, e)
     assert d.i32() == 0
 
@@ -631,7 +495,7 @@ def incremental_alter_configs():
 @test
 def describe_cluster():
     for want_ops in (False, True):
-        e = Enc(True).boolean(want_ops).tags()
+        e = W(True).boolean(want_ops).tags()
         d = raw(T.broker, 60, 0, e)
         assert d.i32() == 0 and d.i16() == 0 and d.string() is None
         cluster_id = d.string()
@@ -655,7 +519,7 @@ def describe_cluster():
 
 @test
 def api_versions_lists_admin():
-    d = raw(T.broker, 18, 0, Enc())
+    d = raw(T.broker, 18, 0, W())
     assert d.i16() == 0
     vers = {k: (lo, hi) for k, lo, hi in d.array(lambda d: (d.i16(), d.i16(), d.i16()))}
     want = {19: (0, 4), 20: (0, 3), 32: (0, 3), 33: (0, 1), 37: (0, 1), 44: (0, 1), 60: (0, 0)}
@@ -665,18 +529,10 @@ def api_versions_lists_admin():
 
 @test
 def truncated_request_closes_connection():
-    w = Wire(T.broker.bootstrap)
-    try:
-        # CreateTopics v4 claiming 5 topics with one half-written
-        body = Enc().i32(5).string("t.trunc").i32(1).b
-        w.send_raw(19, 4, body, False)
-        try:
-            data = w.s.recv(100)
-        except (ConnectionResetError, socket.timeout):
-            data = b""
-        assert data == b"", "expected the connection to be closed"
-    finally:
-        w.close()
+    # CreateTopics v4 claiming 5 topics with one half-written
+    body = W().i32(5).string("t.trunc").i32(1).b
+    data = reply_to(T.broker, 19, 4, body, False, closed=(ConnectionResetError, socket.timeout))
+    assert data == b"", "expected the connection to be closed"
     assert "t.trunc" not in partitions(T.admin)
 
 
@@ -688,39 +544,31 @@ def truncation_at_every_byte():
         e.string(name).i32(1).i16(1).array([(0, [0])], lambda e, a: e.i32(a[0]).array(a[1], lambda e, b: e.i32(b)))
         e.array([("retention.ms", "1")], lambda e, c: e.string(c[0]).string(c[1]))
     bodies = [
-        (19, 4, Enc().array(["t.cut"], lambda e, n: e.string(n).i32(-1).i16(-1)
+        (19, 4, W().array(["t.cut"], lambda e, n: e.string(n).i32(-1).i16(-1)
                             .array([(0, [0])], lambda e, a: e.i32(a[0]).array(a[1], lambda e, b: e.i32(b)))
                             .array([("retention.ms", "1")], lambda e, c: e.string(c[0]).string(c[1])))
          .i32(1000).boolean(False)),
-        (20, 3, Enc().array(["t.plain"], lambda e, n: e.string(n)).i32(1000)),
-        (37, 1, Enc().array([("t.plain", 9)], lambda e, t: e.string(t[0]).i32(t[1])
+        (20, 3, W().array(["t.plain"], lambda e, n: e.string(n)).i32(1000)),
+        (37, 1, W().array([("t.plain", 9)], lambda e, t: e.string(t[0]).i32(t[1])
                             .array([[0], [0], [0]], lambda e, a: e.array(a, lambda e, b: e.i32(b))))
          .i32(1000).boolean(False)),
-        (32, 3, Enc().array([(2, "t.plain", ["retention.ms"])], lambda e, r: e.i8(r[0]).string(r[1])
+        (32, 3, W().array([(2, "t.plain", ["retention.ms"])], lambda e, r: e.i8(r[0]).string(r[1])
                             .array(r[2], lambda e, k: e.string(k))).boolean(True).boolean(True)),
-        (33, 1, Enc().array([(2, "t.plain", [("retention.ms", "5")])], lambda e, r: e.i8(r[0])
+        (33, 1, W().array([(2, "t.plain", [("retention.ms", "5")])], lambda e, r: e.i8(r[0])
                             .string(r[1]).array(r[2], lambda e, c: e.string(c[0]).string(c[1])))
          .boolean(False)),
-        (44, 1, Enc(True).array([(2, "t.plain", [("retention.ms", 0, "5")])], lambda e, r: e.i8(r[0])
+        (44, 1, W(True).array([(2, "t.plain", [("retention.ms", 0, "5")])], lambda e, r: e.i8(r[0])
                                 .string(r[1]).array(r[2], lambda e, c: e.string(c[0]).i8(c[1])
                                                     .string(c[2]).tags()).tags()).boolean(False).tags()),
-        (60, 0, Enc(True).boolean(True).tags()),
+        (60, 0, W(True).boolean(True).tags()),
     ]
     before = partitions(T.admin)
     conf_before = overrides(T.admin, "t.plain")
     for key, ver, e in bodies:
         body = bytes(e.b)
         for cut in range(len(body)):
-            w = Wire(T.broker.bootstrap)
-            try:
-                w.send_raw(key, ver, body[:cut], e.flex)
-                try:
-                    data = w.s.recv(100)
-                except ConnectionResetError:
-                    data = b""
-                assert data == b"", "key %d v%d cut at %d: got a response" % (key, ver, cut)
-            finally:
-                w.close()
+            data = reply_to(T.broker, key, ver, body[:cut], e.flex)
+            assert data == b"", "key %d v%d cut at %d: got a response" % (key, ver, cut)
     assert partitions(T.admin) == before
     assert overrides(T.admin, "t.plain") == conf_before
 
@@ -742,7 +590,7 @@ def delete_topics():
     assert partitions(a)["t.assign"] == 1
     assert overrides(a, "t.assign") == {}
     # raw v0 (no throttle), a repeated name answered once
-    e = Enc().array(["t.assign", "t.assign", "t.nope"], lambda e, s: e.string(s)).i32(5000)
+    e = W().array(["t.assign", "t.assign", "t.nope"], lambda e, s: e.string(s)).i32(5000)
     d = raw(T.broker, 20, 0, e)
     res = d.array(lambda d: (d.string(), d.i16()))
     assert d.done() and res == [("t.assign", 0), ("t.nope", UNKNOWN_TOPIC_OR_PARTITION)], res

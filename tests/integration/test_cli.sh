@@ -7,45 +7,14 @@
 # and CSV (timestamp order across partitions, --output), topic delete, and
 # the error paths (unknown topic, unreachable broker, bad arguments, --help).
 set -u
-ROOT="${SLUICE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}"
-BUILD="${SLUICE_BUILD:-build}"
-case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
-SLUICED="$BUILD/sluiced"
-SL="$BUILD/sluice"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+sluice_tmp cli
 
-TMP=$(mktemp -d /tmp/sluice-cli-XXXXXX)
-BPID=""
-cleanup() {
-    if [ -n "$BPID" ] && kill -0 "$BPID" 2>/dev/null; then
-        kill -TERM "$BPID" 2>/dev/null
-        for _ in $(seq 1 300); do kill -0 "$BPID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$BPID" 2>/dev/null
-    fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*"
-    echo "---- broker log (tail)"; tail -30 "$TMP/broker.log" 2>/dev/null
-    exit 1
-}
-wait_for() {
-    local deadline=$(( $(date +%s) + 60 ))
-    while ! "$@"; do
-        [ "$(date +%s)" -ge "$deadline" ] && return 1
-        sleep 0.05
-    done
-}
 # run CMD with a deadline so a hang fails the test instead of blocking it
 t() { timeout 60 "$@"; }
 
-"$SLUICED" --override listeners=PLAINTEXT://127.0.0.1:0 --override "log.dirs=$TMP/data" \
-    >"$TMP/broker.log" 2>&1 &
-BPID=$!
-port_known() { grep -q 'node [0-9]* listening on' "$TMP/broker.log" 2>/dev/null; }
-wait_for port_known || fail "broker did not start"
-PORT=$(grep -o 'node [0-9]* listening on [^ ]*' "$TMP/broker.log" | head -1 | sed 's/.*://')
+start_broker
 export SLUICE_BOOTSTRAP="127.0.0.1:$PORT"
 echo "broker at $SLUICE_BOOTSTRAP"
 

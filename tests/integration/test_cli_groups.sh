@@ -12,52 +12,22 @@
 # record exactly once; each partition's records in offset order; after
 # both left, the committed offsets cover the whole topic (lag 0).
 set -u
-ROOT="${SLUICE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}"
-BUILD="${SLUICE_BUILD:-build}"
-case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
-SLUICED="$BUILD/sluiced"
-SL="$BUILD/sluice"
-
-TMP=$(mktemp -d /tmp/sluice-cligroups-XXXXXX)
-BPID=""
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+sluice_tmp cligroups
 C1=""
 C2=""
-stop_pid() {     # SIGTERM, wait up to 30 s, then SIGKILL
-    local pid=$1
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null
-}
-cleanup() {
+cleanup_extra() {
     stop_pid "$C1"
     stop_pid "$C2"
-    stop_pid "$BPID"
-    rm -rf "$TMP"
 }
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*"
+fail_extra() {
     echo "---- consumer 1 stderr"; tail -20 "$TMP/c1.err" 2>/dev/null
     echo "---- consumer 2 stderr"; tail -20 "$TMP/c2.err" 2>/dev/null
-    echo "---- broker log (tail)"; tail -30 "$TMP/broker.log" 2>/dev/null
-    exit 1
-}
-wait_for() {
-    local deadline=$(( $(date +%s) + 60 ))
-    while ! "$@"; do
-        [ "$(date +%s)" -ge "$deadline" ] && return 1
-        sleep 0.05
-    done
 }
 t() { timeout 60 "$@"; }
 
-"$SLUICED" --override listeners=PLAINTEXT://127.0.0.1:0 --override "log.dirs=$TMP/data" \
-    >"$TMP/broker.log" 2>&1 &
-BPID=$!
-port_known() { grep -q 'node [0-9]* listening on' "$TMP/broker.log" 2>/dev/null; }
-wait_for port_known || fail "broker did not start"
-PORT=$(grep -o 'node [0-9]* listening on [^ ]*' "$TMP/broker.log" | head -1 | sed 's/.*://')
+start_broker
 export SLUICE_BOOTSTRAP="127.0.0.1:$PORT"
 echo "broker at $SLUICE_BOOTSTRAP"
 

@@ -208,8 +208,8 @@ def s_torn_tail():
 def main():
     global b
     b = Broker(overrides={"log.segment.bytes": str(16 << 10), "num.partitions": "1"})
-    failed = True
-    try:
+
+    def body():
         b.start()
         with k.connect(b) as c:
             topics = ["good", "bad1", "bad2", "torn"]
@@ -218,24 +218,13 @@ def main():
             for t in topics:
                 fill(c, t, 40)
         good_serves("start")
-        rc = k.run_scenarios([
+        return k.run_scenarios([
             ("corrupt_running", s_corrupt_running),
             ("unreadable", s_unreadable),
             ("torn_tail", s_torn_tail),
         ])
-        failed = rc != 0
-        if b.running:
-            src = b.stop()
-            if src != 0:
-                print("broker exited with %r on SIGTERM" % src)
-                failed = True
-        return 1 if failed else 0
-    finally:
-        if failed:
-            b.failed = True
-            b.print_tail(30, file=sys.stdout)
-        b.kill9()
-        b.cleanup()
+
+    return k.run_main(b, body)
 
 
 if __name__ == "__main__":

@@ -274,14 +274,9 @@ def main():
                         raise AssertionError(d + " (restarted after freeing the space)")
                     raise
             return run
-        rc = k.run_scenarios([(n, guarded(f)) for n, f in scen])
-        failed = rc != 0
-        if b.running:
-            src = b.stop()
-            if src != 0:
-                print("broker exited with %r on SIGTERM" % src)
-                failed = True
-        return 1 if failed else 0
+        status = k.sigterm_status(b, k.run_scenarios([(n, guarded(f)) for n, f in scen]))
+        failed = status != 0
+        return status
     finally:
         if b is not None:
             if failed:

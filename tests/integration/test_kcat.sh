@@ -7,48 +7,16 @@
 #   two batches produced with explicit timestamps by the python client, plus
 #   kcat -Q), -o -N (last N), -o <absolute>.
 set -u
-ROOT="${SLUICE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}"
-BUILD="${SLUICE_BUILD:-build}"
-case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
-SLUICED="$BUILD/sluiced"
-
-TMP=$(mktemp -d /tmp/sluice-kcat-XXXXXX)
-BPID=""
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+sluice_tmp kcat
 BGPIDS=()
-cleanup() {
+cleanup_extra() {
     for p in "${BGPIDS[@]}"; do kill "$p" 2>/dev/null; done
-    if [ -n "$BPID" ] && kill -0 "$BPID" 2>/dev/null; then
-        kill -TERM "$BPID" 2>/dev/null
-        for _ in $(seq 1 300); do kill -0 "$BPID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$BPID" 2>/dev/null
-    fi
-    rm -rf "$TMP"
 }
-trap cleanup EXIT
 trap "exit 143" TERM INT
 
-fail() {
-    echo "FAIL: $*"
-    echo "---- broker log (tail)"; tail -30 "$TMP/broker.log" 2>/dev/null
-    exit 1
-}
-
-# wait_for CMD... : poll until CMD succeeds, 60 s deadline
-wait_for() {
-    local deadline=$(( $(date +%s) + 60 ))
-    while ! "$@"; do
-        [ "$(date +%s)" -ge "$deadline" ] && return 1
-        sleep 0.05
-    done
-    return 0
-}
-
-"$SLUICED" --override listeners=PLAINTEXT://127.0.0.1:0 --override "log.dirs=$TMP/data" \
-    --override num.partitions=3 >"$TMP/broker.log" 2>&1 &
-BPID=$!
-port_known() { grep -q 'node [0-9]* listening on' "$TMP/broker.log" 2>/dev/null; }
-wait_for port_known || fail "broker did not start"
-PORT=$(grep -o 'node [0-9]* listening on [^ ]*' "$TMP/broker.log" | head -1 | sed 's/.*://')
+start_broker --override num.partitions=3
 B="127.0.0.1:$PORT"
 echo "broker at $B"
 KC=(kcat -b "$B" -m 30 -X socket.timeout.ms=30000)

@@ -19,7 +19,6 @@ exactly K:0, K:1, ... K:n-1 in offset order -- no loss, no duplicate, no
 reordering; and every batch stored on disk carries a producer id (>= 0),
 so the records really went through the idempotent path.
 """
-import glob
 import os
 import struct
 import subprocess
@@ -29,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sluice_harness import Broker, build_dir  # noqa: E402
-from producer_common import check, read_all  # noqa: E402
+from producer_common import check, read_all, segment_batches  # noqa: E402
 
 N = 30000
 NPARTS = 3
@@ -44,20 +43,8 @@ def sluice_cli():
 
 def stored_pids(data_dir, topic, partition):
     """Producer id of every batch in the partition's segment files."""
-    out = []
-    d = os.path.join(data_dir, "%s-%d" % (topic, partition))
-    for seg in sorted(glob.glob(os.path.join(d, "*.log"))):
-        with open(seg, "rb") as f:
-            data = f.read()
-        pos = 0
-        while pos + 61 <= len(data):
-            _, length = struct.unpack_from(">qi", data, pos)
-            if length <= 0:
-                break
-            pid, = struct.unpack_from(">q", data, pos + 43)
-            out.append(pid)
-            pos += 12 + length
-    return out
+    return [struct.unpack_from(">q", data, pos + 43)[0]
+            for data, pos in segment_batches(data_dir, topic, partition)]
 
 
 def main():

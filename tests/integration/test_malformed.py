@@ -30,6 +30,7 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sluice_harness import Broker, wait_for  # noqa: E402
+from kafka_raw import crc32c, varint  # noqa: E402  (CRC-32C, zigzag varint)
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition, OFFSET_BEGINNING  # noqa: E402
 
@@ -39,28 +40,6 @@ MAX_REQ = 1 << 20
 def check(cond, msg):
     if not cond:
         raise AssertionError(msg)
-
-
-# ---- CRC-32C (Castagnoli), table-based --------------------------------------
-
-def _crc32c_table():
-    t = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        t.append(c)
-    return t
-
-
-_CRC_T = _crc32c_table()
-
-
-def crc32c(data):
-    c = 0xFFFFFFFF
-    for b in data:
-        c = _CRC_T[(c ^ b) & 0xFF] ^ (c >> 8)
-    return c ^ 0xFFFFFFFF
 
 
 assert crc32c(b"123456789") == 0xE3069283
@@ -83,18 +62,6 @@ def string(s):
 
 def kbytes(b):
     return i32(-1) if b is None else i32(len(b)) + b
-
-
-def varint(v):
-    z = (v << 1) ^ (v >> 63)          # zigzag (64-bit)
-    out = bytearray()
-    while True:
-        if z & ~0x7F:
-            out.append((z & 0x7F) | 0x80)
-            z >>= 7
-        else:
-            out.append(z)
-            return bytes(out)
 
 
 def vbytes(b):
