@@ -67,11 +67,7 @@ api_find_coordinator(struct req_ctx *ctx)
     if (pr_read_array_len(r, &n, MAX_KEYS) != 0 || n < 0)
         return r->err ? r->err : SL_ERR__CORRUPT;
     size_t keys_pos = r->pos;
-    for (int32_t i = 0; i < n; i++) {
-        struct sl_slice k;
-        int null;
-        pr_read_string(r, &k, &null);
-    }
+    pr_skip_strings(r, n);
     pr_skip_tagged_fields(r);
     if (r->err)
         return r->err;
@@ -82,8 +78,7 @@ api_find_coordinator(struct req_ctx *ctx)
     r->pos = keys_pos;
     for (int32_t i = 0; i < n; i++) {
         struct sl_slice k;
-        int null;
-        pr_read_string(r, &k, &null);
+        pr_read_string(r, &k, NULL);
         pr_write_string_len(&w, k.p, k.len);
         if (key_type != 0 && key_type != 1) {
             pr_write_i32(&w, -1);

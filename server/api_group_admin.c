@@ -84,11 +84,7 @@ api_describe_groups(struct req_ctx *ctx)
     if (pr_read_array_len(r, &n, MAX_GROUPS) != 0 || n < 0)
         return r->err ? r->err : SL_ERR__CORRUPT;
     pos = r->pos;
-    for (int32_t i = 0; i < n; i++) {
-        struct sl_slice g;
-        int null;
-        pr_read_string(r, &g, &null);
-    }
+    pr_skip_strings(r, n);
     if (ver >= 3)
         (void)pr_read_bool(r);
     if (ctx->flexible)
@@ -103,8 +99,7 @@ api_describe_groups(struct req_ctx *ctx)
     r->pos = pos;
     for (int32_t i = 0; i < n; i++) {
         struct sl_slice g;
-        int null;
-        pr_read_string(r, &g, &null);
+        pr_read_string(r, &g, NULL);
         group_describe(ctx->b->coord, &w, ver, g);
     }
     api_resp_finish(resp, &w);
@@ -123,11 +118,7 @@ api_delete_groups(struct req_ctx *ctx)
     if (pr_read_array_len(r, &n, MAX_GROUPS) != 0 || n < 0)
         return r->err ? r->err : SL_ERR__CORRUPT;
     pos = r->pos;
-    for (int32_t i = 0; i < n; i++) {
-        struct sl_slice g;
-        int null;
-        pr_read_string(r, &g, &null);
-    }
+    pr_skip_strings(r, n);
     if (ctx->flexible)
         pr_skip_tagged_fields(r);
     if (r->err)
@@ -139,8 +130,7 @@ api_delete_groups(struct req_ctx *ctx)
     r->pos = pos;
     for (int32_t i = 0; i < n; i++) {
         struct sl_slice g;
-        int null;
-        pr_read_string(r, &g, &null);
+        pr_read_string(r, &g, NULL);
         pr_write_string_len(&w, g.p, g.len);
         pr_write_i16(&w, (int16_t)group_delete(ctx->b->coord, g));
         pr_write_empty_tags(&w);

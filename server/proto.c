@@ -662,3 +662,11 @@ pr_write_resp_hdr(struct pr_writer *w, int32_t correlation_id, int header_versio
     if (header_version >= 1)
         sl_buf_put_i8(w->b, 0);
 }
+
+void
+pr_skip_strings(struct pr_reader *r, int32_t n)
+{
+    struct sl_slice s;
+    for (int32_t i = 0; i < n && !r->err; i++)
+        pr_read_string(r, &s, NULL);
+}

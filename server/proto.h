@@ -186,6 +186,10 @@ int pr_read_array_len(struct pr_reader *r, int32_t *n, int32_t max);
 
 /* Skip a tagged-field section (no-op unless r->flexible). */
 void pr_skip_tagged_fields(struct pr_reader *r);
+/* Read past n strings (validating their framing), for decoders that check a
+ * whole request before answering and then walk the array again from the
+ * position saved before the call. */
+void pr_skip_strings(struct pr_reader *r, int32_t n);
 /* Read a tagged-field section, calling cb for each field with a sub-reader
  * bounded to the field's bytes (flexible). The outer reader moves past the
  * field whatever cb consumed; an unknown tag is simply ignored by cb
