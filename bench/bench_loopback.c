@@ -599,6 +599,8 @@ main(int argc, char **argv)
         for (int k = 0; k < 2; k++) {
             int who = (r % 2) ? 1 - k : k;
             struct run res;
+            sync();     /* the previous run's dirty pages are written back now,
+                         * not by kernel threads during this one */
             int rc = who == 0 ? run_sluiced(&frame, &res) : run_sink(&frame, &res);
             if (rc != 0) {
                 failures++;
