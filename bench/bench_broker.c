@@ -80,6 +80,8 @@ struct result {
     double msgs;
     double bytes;       /* payload bytes */
     double cpu;         /* sluiced CPU seconds, NAN for mock */
+    double client_busy; /* busiest thread of this process, share of one CPU */
+    char   client_thread[16];
     double p50, p99, p999, pmax;   /* e2e, ms */
 };
 
@@ -123,6 +125,8 @@ produce_n(struct bl_target *t, const char *topic, int nparts, long n, int size, 
     }
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     memset(&g_dr, 0, sizeof(g_dr));
+    struct bl_threads th0, th1;
+    bl_threads_snapshot(&th0, 0);
     double cpu0 = bl_target_cpu_s(t);
     int64_t t0 = bl_now_ns();
     for (long i = 0; i < n; i++) {
@@ -135,6 +139,9 @@ produce_n(struct bl_target *t, const char *topic, int nparts, long n, int size, 
         fprintf(stderr, "bench_broker: flush timed out (%d left)\n", rd_kafka_outq_len(rk));
     int64_t t1 = bl_now_ns();
     double cpu1 = bl_target_cpu_s(t);
+    bl_threads_snapshot(&th1, 0);
+    res->client_busy = bl_threads_busiest(&th0, &th1, (double)(t1 - t0) / 1e9,
+                                          res->client_thread);
     if (g_dr.err)
         fprintf(stderr, "bench_broker: %ld delivery errors (first: %s)\n", g_dr.err,
                 g_dr.first_err);
@@ -241,6 +248,8 @@ consume_n(struct bl_target *t, const char *topic, int nparts, long n, int size, 
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     struct consume_count cc;
     memset(&cc, 0, sizeof(cc));
+    struct bl_threads th0, th1;
+    bl_threads_snapshot(&th0, 0);
     double cpu0 = bl_target_cpu_s(t);
     int64_t t0 = bl_now_ns(), last = t0;
     rd_kafka_queue_t *q = consume_start(rk, rkt, nparts);
@@ -268,6 +277,9 @@ consume_n(struct bl_target *t, const char *topic, int nparts, long n, int size, 
     double bytes = cc.bytes;
     int64_t t1 = bl_now_ns();
     double cpu1 = bl_target_cpu_s(t);
+    bl_threads_snapshot(&th1, 0);
+    res->client_busy = bl_threads_busiest(&th0, &th1, (double)(t1 - t0) / 1e9,
+                                          res->client_thread);
     res->ok = got >= n;
     res->secs = (double)(t1 - t0) / 1e9;
     res->msgs = (double)got;
@@ -486,7 +498,7 @@ out:
     return rc;
 }
 
-enum { M_MSGS, M_MBS, M_CPUGB, M_P50, M_P99, M_P999, M_PMAX, M_CPUPCT };
+enum { M_MSGS, M_MBS, M_CPUGB, M_P50, M_P99, M_P999, M_PMAX, M_CPUPCT, M_CLIENT };
 
 static double
 metric(const struct result *r, int m)
@@ -502,6 +514,7 @@ metric(const struct result *r, int m)
     case M_P999:  return r->p999;
     case M_PMAX:  return r->pmax;
     case M_CPUPCT: return r->cpu / r->secs * 100;
+    case M_CLIENT: return r->client_busy * 100;
     }
     return NAN;
 }
@@ -628,9 +641,11 @@ main(int argc, char **argv)
                            r + 1, wname[w], bl_tname[kind], res->p50, res->p99, res->p999,
                            res->pmax, res->msgs, bl_now_s() - t0);
                 } else {
-                    printf("  round %d %-13s %-7s %10.0f msg/s %8.1f MB/s  cpu %.3fs  [%.1fs]\n",
+                    printf("  round %d %-13s %-7s %10.0f msg/s %8.1f MB/s  cpu %.3fs  "
+                           "client %s %.0f%%  [%.1fs]\n",
                            r + 1, wname[w], bl_tname[kind], metric(res, M_MSGS),
-                           metric(res, M_MBS), res->cpu, bl_now_s() - t0);
+                           metric(res, M_MBS), res->cpu, res->client_thread,
+                           metric(res, M_CLIENT), bl_now_s() - t0);
                 }
                 fflush(stdout);
             }
@@ -639,15 +654,18 @@ main(int argc, char **argv)
 
     printf("\nMedians over %d rounds (payload bytes; MB = 1e6 B; CPU = sluiced utime+stime)\n\n",
            opt.rounds);
-    printf("%-24s %12s %9s %12s %9s %7s %10s\n", "workload", "sluiced/s", "MB/s", "mock/s", "MB/s",
-           "ratio", "CPU-s/GB");
+    printf("%-24s %12s %9s %12s %9s %7s %10s %9s %9s\n", "workload", "sluiced/s", "MB/s",
+           "mock/s", "MB/s", "ratio", "CPU-s/GB", "client%", "client%");
+    printf("%-24s %12s %9s %12s %9s %7s %10s %9s %9s\n", "", "", "", "", "", "", "",
+           "(sluiced)", "(mock)");
     for (int w = 0; w < W_E2E; w++) {
         if (!selected(w))
             continue;
         double sm = med(w, BL_SLUICED, M_MSGS), mm = med(w, BL_MOCK, M_MSGS);
-        printf("%-24s %12.0f %9.1f %12.0f %9.1f %7.2f %10.2f\n", wdesc[w], sm,
+        printf("%-24s %12.0f %9.1f %12.0f %9.1f %7.2f %10.2f %9.0f %9.0f\n", wdesc[w], sm,
                med(w, BL_SLUICED, M_MBS), mm, med(w, BL_MOCK, M_MBS), sm / mm,
-               med(w, BL_SLUICED, M_CPUGB));
+               med(w, BL_SLUICED, M_CPUGB), med(w, BL_SLUICED, M_CLIENT),
+               med(w, BL_MOCK, M_CLIENT));
     }
     if (selected(W_E2E)) {
         printf("\n%-24s %8s %8s %8s %8s %10s\n", "e2e latency (ms)", "p50", "p99", "p99.9", "max",
@@ -658,6 +676,8 @@ main(int argc, char **argv)
                    med(W_E2E, k, M_CPUPCT));
     }
 
+    printf("\n(client%% = the busiest thread of this process -- librdkafka's, or the mock\n"
+           " cluster's own -- in %% of one CPU, median; near 100 the client caps the rate)\n");
     printf("\nTargets (sluiced)\n");
     for (int w = W_P100_1; w <= W_P1K_ALL; w++) {
         if (!selected(w))

@@ -374,6 +374,8 @@ parse_produce_resp(const uint8_t *p, size_t n, int32_t want_corr, int ver)
 struct run {
     double secs, bytes, cpu;
     int    ok;
+    double client_busy, broker_busy;     /* busiest thread, share of one CPU */
+    char   client_name[16], broker_name[16];
 };
 
 /* The client loop shared by both peers. With responses, keeps opt.depth
@@ -513,8 +515,7 @@ run_sluiced(struct wbuf *frame, struct run *res)
     int64_t t_end;
 
     memset(res, 0, sizeof(*res));
-    if ((port = bl_sluiced_start("loopback", &opt.overrides, opt.warm ? opt.gb * 1e9 * 1.1 : 0,
-                                 NULL, 0)) < 0)
+    if ((port = bl_sluiced_start("loopback", &opt.overrides, 0, NULL, 0)) < 0)
         return -1;
     int fd = connect_to(port);
     if (fd < 0) {
@@ -523,10 +524,21 @@ run_sluiced(struct wbuf *frame, struct run *res)
     }
     if (create_topic(fd) != 0)
         goto out;
+    if (opt.warm) {
+        bl_warm_pages_keep(bl_sluiced_dir(), opt.gb * 1e9 * 1.1);
+        bl_warm_release();
+    }
+    struct bl_threads me0, me1, br0, br1;
+    bl_threads_snapshot(&me0, 0);
+    bl_threads_snapshot(&br0, bl_sluiced_pid());
     double cpu0 = bl_sluiced_cpu_s();
     int64_t t0 = bl_now_ns();
     rc = client_loop(fd, frame, 1, &sent, &t_end);
     double cpu1 = bl_sluiced_cpu_s();
+    bl_threads_snapshot(&me1, 0);
+    bl_threads_snapshot(&br1, bl_sluiced_pid());
+    res->client_busy = bl_threads_busiest(&me0, &me1, (double)(t_end - t0) / 1e9, res->client_name);
+    res->broker_busy = bl_threads_busiest(&br0, &br1, (double)(t_end - t0) / 1e9, res->broker_name);
     res->ok = rc == 0;
     res->secs = (double)(t_end - t0) / 1e9;
     res->bytes = sent;
@@ -615,7 +627,9 @@ main(int argc, char **argv)
                 printf("  round %d %-8s %9.1f MB/s  (%.2f GB in %.2f s)", r + 1, name[who],
                        mbs[who][r], res.bytes / 1e9, res.secs);
                 if (who == 0)
-                    printf("  cpu %.2f s = %.3f CPU-s/GB", res.cpu, cpugb[r]);
+                    printf("  cpu %.2f s = %.3f CPU-s/GB  busiest: client %.0f%%, %s %.0f%%",
+                           res.cpu, cpugb[r], res.client_busy * 100, res.broker_name,
+                           res.broker_busy * 100);
                 printf("\n");
             }
             fflush(stdout);

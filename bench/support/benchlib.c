@@ -177,22 +177,40 @@ bl_bench_dir(char *out, size_t n)
  * write and delete a scratch file of the run's size so the kernel's free
  * lists hold warm pages (malloc'd memory, such as the mock cluster's log,
  * comes from the same free lists). */
+static char g_warm_path[PATH_MAX + 32];
+
 void
-bl_warm_pages(const char *dir, double bytes)
+bl_warm_pages_keep(const char *dir, double bytes)
 {
     static char buf[1 << 20];
-    char path[PATH_MAX + 32];
     int fd;
 
-    snprintf(path, sizeof(path), "%s/warm.tmp", dir);
-    if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0)
+    bl_warm_release();
+    snprintf(g_warm_path, sizeof(g_warm_path), "%s/warm.tmp", dir);
+    if ((fd = open(g_warm_path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0) {
+        g_warm_path[0] = 0;
         return;
+    }
     memset(buf, 1, sizeof(buf));
     for (double done = 0; done < bytes; done += sizeof(buf))
         if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
             break;
     close(fd);
-    unlink(path);
+}
+
+void
+bl_warm_release(void)
+{
+    if (g_warm_path[0])
+        unlink(g_warm_path);
+    g_warm_path[0] = 0;
+}
+
+void
+bl_warm_pages(const char *dir, double bytes)
+{
+    bl_warm_pages_keep(dir, bytes);
+    bl_warm_release();
 }
 
 /* ------------------------------------------------------- sluiced process */
@@ -345,6 +363,70 @@ bl_sluiced_start(const char *tag, const struct bl_overrides *ov, double warm_byt
     fprintf(stderr, "%s: sluiced did not report its port within 10 s\n", g_prog);
     bl_sluiced_stop();
     return -1;
+}
+
+void
+bl_threads_snapshot(struct bl_threads *s, pid_t pid)
+{
+    char dir[64];
+    DIR *d;
+    struct dirent *e;
+
+    s->n = 0;
+    if (pid > 0)
+        snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+    else
+        snprintf(dir, sizeof(dir), "/proc/self/task");
+    d = opendir(dir);
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL && s->n < BL_MAX_THREADS) {
+        char path[128];
+        unsigned long long ns;
+        FILE *f;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%.20s/schedstat", dir, e->d_name);
+        if (!(f = fopen(path, "r")))
+            continue;
+        int ok = fscanf(f, "%llu", &ns) == 1;
+        fclose(f);
+        if (!ok)
+            continue;
+        int i = s->n++;
+        s->tid[i] = atoi(e->d_name);
+        s->cpu_s[i] = (double)ns / 1e9;
+        s->name[i][0] = 0;
+        snprintf(path, sizeof(path), "%s/%.20s/comm", dir, e->d_name);
+        if ((f = fopen(path, "r")) != NULL) {
+            if (fgets(s->name[i], sizeof(s->name[i]), f))
+                s->name[i][strcspn(s->name[i], "\n")] = 0;
+            fclose(f);
+        }
+    }
+    closedir(d);
+}
+
+double
+bl_threads_busiest(const struct bl_threads *before, const struct bl_threads *after,
+                   double secs, char name[16])
+{
+    double best = -1;
+
+    name[0] = 0;
+    for (int i = 0; i < after->n; i++) {
+        double used = after->cpu_s[i];
+        for (int j = 0; j < before->n; j++)
+            if (before->tid[j] == after->tid[i]) {
+                used -= before->cpu_s[j];
+                break;
+            }
+        if (used > best) {
+            best = used;
+            snprintf(name, 16, "%s", after->name[i]);
+        }
+    }
+    return best < 0 || secs <= 0 ? NAN : best / secs;
 }
 
 double

@@ -74,6 +74,11 @@ void bl_bench_dir(char *out, size_t n);
 /* Write and delete a scratch file of bytes in dir, so the kernel's free
  * lists hold warm pages before a measured run (bench/README.md). */
 void bl_warm_pages(const char *dir, double bytes);
+/* The same in two steps: write the scratch file now, delete it with
+ * bl_warm_release() right before the timed run, so the pages are free
+ * (and still warm) when the run needs them, not seconds earlier. */
+void bl_warm_pages_keep(const char *dir, double bytes);
+void bl_warm_release(void);
 
 /* ------------------------------------------------------- sluiced process */
 
@@ -95,6 +100,23 @@ const char *bl_sluiced_dir(void);        /* its data dir, "" if none */
 double bl_proc_cpu_s(pid_t pid);
 /* The same for the running sluiced; NAN if none. */
 double bl_sluiced_cpu_s(void);
+
+/* Per-thread CPU of this process, to tell which side of a benchmark is the
+ * bottleneck: a client thread near 100% of a CPU caps the rate whatever
+ * the broker does. */
+#define BL_MAX_THREADS 128
+struct bl_threads {
+    int    n;
+    int    tid[BL_MAX_THREADS];
+    double cpu_s[BL_MAX_THREADS];
+    char   name[BL_MAX_THREADS][16];
+};
+/* pid 0: this process */
+void   bl_threads_snapshot(struct bl_threads *s, pid_t pid);
+/* The thread of `after` that used the most CPU since `before`, as a share
+ * of one CPU over secs (0..1); its name goes to name. NAN if none. */
+double bl_threads_busiest(const struct bl_threads *before, const struct bl_threads *after,
+                          double secs, char name[16]);
 
 /* atexit(bl_sluiced_stop); SIGINT, SIGTERM and SIGHUP kill sluiced (and
  * call also(), if not NULL: it must be async-signal-safe), then end the
