@@ -618,9 +618,10 @@ main(int argc, char **argv)
     bl_cleanup_at_exit(NULL);
 
     printf("bench_broker: %d rounds, scale %.3g, linger.ms %d (e2e %d), e2e %.0f rec/s, "
-           "page warm-up %s, librdkafka %s, %ld CPUs\n",
+           "page warm-up %s, librdkafka %s, %ld CPUs (parallel capacity now %.2f)\n",
            opt.rounds, opt.scale, opt.linger_ms, opt.e2e_linger_ms, opt.e2e_rate,
-           opt.warm ? "on" : "off", rd_kafka_version_str(), sysconf(_SC_NPROCESSORS_ONLN));
+           opt.warm ? "on" : "off", rd_kafka_version_str(), sysconf(_SC_NPROCESSORS_ONLN),
+           bl_parallel_cpus());
     fflush(stdout);
 
     for (int r = 0; r < opt.rounds; r++) {

@@ -602,9 +602,10 @@ main(int argc, char **argv)
 
     build_produce(&frame, &nrec);
     printf("bench_loopback: Produce v%d acks=1, %zu-byte requests (%ld records of %d B value), "
-           "%d in flight, %.3g s or %.3g GB per run, %d rounds, page warm-up %s, %ld CPUs\n",
+           "%d in flight, %.3g s or %.3g GB per run, %d rounds, page warm-up %s, %ld CPUs "
+           "(parallel capacity now %.2f)\n",
            opt.version, frame.len, nrec, opt.value_size, opt.depth, opt.seconds, opt.gb,
-           opt.rounds, opt.warm ? "on" : "off", sysconf(_SC_NPROCESSORS_ONLN));
+           opt.rounds, opt.warm ? "on" : "off", sysconf(_SC_NPROCESSORS_ONLN), bl_parallel_cpus());
     fflush(stdout);
 
     for (int r = 0; r < opt.rounds; r++) {

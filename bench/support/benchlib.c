@@ -10,7 +10,9 @@
 #include <ftw.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,6 +365,35 @@ bl_sluiced_start(const char *tag, const struct bl_overrides *ov, double warm_byt
     fprintf(stderr, "%s: sluiced did not report its port within 10 s\n", g_prog);
     bl_sluiced_stop();
     return -1;
+}
+
+static void *
+spin_work(void *arg)
+{
+    volatile uint64_t x = 0;
+    for (uint64_t i = 0; i < 150000000u; i++)
+        x += i;
+    *(double *)arg = (double)x;     /* keeps the loop */
+    return NULL;
+}
+
+double
+bl_parallel_cpus(void)
+{
+    double sink[2];
+    pthread_t th[2];
+    double t0 = bl_now_s();
+    spin_work(&sink[0]);
+    double one = bl_now_s() - t0;
+    t0 = bl_now_s();
+    for (int i = 0; i < 2; i++)
+        if (pthread_create(&th[i], NULL, spin_work, &sink[i]) != 0)
+            return NAN;
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    double two = bl_now_s() - t0;
+    double r = two > 0 ? 2 * one / two : NAN;
+    return r < 1 ? 1 : r > 2 ? 2 : r;
 }
 
 void

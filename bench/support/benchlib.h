@@ -111,6 +111,12 @@ struct bl_threads {
     double cpu_s[BL_MAX_THREADS];
     char   name[BL_MAX_THREADS][16];
 };
+/* How many CPUs' worth of work two busy threads get done at once,
+ * against one alone (1.0 .. 2.0). This VM's two vCPUs sometimes share one
+ * host CPU; a run's ratios mean different things then, so benchmarks
+ * print it. Takes about half a second. */
+double bl_parallel_cpus(void);
+
 /* pid 0: this process */
 void   bl_threads_snapshot(struct bl_threads *s, pid_t pid);
 /* The thread of `after` that used the most CPU since `before`, as a share
