@@ -378,6 +378,32 @@ spin_work(void *arg)
 }
 
 double
+bl_raw_sync_write_mbs(const char *dir, double bytes)
+{
+    static char buf[1 << 20];
+    char path[PATH_MAX + 32];
+    double done = 0, t0;
+    int fd, ok = 1;
+
+    snprintf(path, sizeof(path), "%s/rawsync.tmp", dir);
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0)
+        return NAN;
+    memset(buf, 7, sizeof(buf));
+    t0 = bl_now_s();
+    for (; done < bytes; done += sizeof(buf))
+        if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf)) {
+            ok = 0;
+            break;
+        }
+    if (ok && fdatasync(fd) != 0)
+        ok = 0;
+    double secs = bl_now_s() - t0;
+    close(fd);
+    unlink(path);
+    return ok && secs > 0 ? done / secs / 1e6 : NAN;
+}
+
+double
 bl_parallel_cpus(void)
 {
     double sink[2];

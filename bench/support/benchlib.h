@@ -117,6 +117,11 @@ struct bl_threads {
  * print it. Takes about half a second. */
 double bl_parallel_cpus(void);
 
+/* The disk's rate for what acks=all with fsync must do: write `bytes`
+ * (1 MiB write()s) to a new file in dir and fdatasync it; MB/s, NAN on
+ * error. The file is removed. */
+double bl_raw_sync_write_mbs(const char *dir, double bytes);
+
 /* pid 0: this process */
 void   bl_threads_snapshot(struct bl_threads *s, pid_t pid);
 /* The thread of `after` that used the most CPU since `before`, as a share
