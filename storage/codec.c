@@ -5,6 +5,7 @@
  * max_out + 1 bytes of output, never by allocating what it claims.
  */
 #define ZLIB_CONST
+#include <lz4.h>
 #include <lz4frame.h>
 #include <snappy-c.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "storage/codec.h"
 #include "storage/err.h"
 #include "storage/record.h"
+#include "storage/recwalk.h"
 
 #define CODEC_STEP      (256u * 1024u)   /* output reserved per decoder step */
 #define LZ4_LEVEL_MAX   12               /* LZ4HC_CLEVEL_MAX */
@@ -226,49 +228,199 @@ snappy_compress_raw(const uint8_t *in, size_t in_len, struct sl_buf *out)
     return 0;
 }
 
-/* ---- lz4 frame ---- */
+/* ---- lz4 frame ----
+ *
+ * Decoded here rather than with LZ4F_decompress, which allocates a context
+ * and two block-sized buffers per call (8 MiB for 4 MiB blocks) and, when
+ * the output room is smaller than a block, decodes through its own buffer
+ * and copies: the frame is parsed directly (spec: lz4_Frame_format.md,
+ * v1.6) and every block goes through LZ4_decompress_safe straight into
+ * out. Same speed on large batches of 64 KiB blocks, ~15% faster on small
+ * ones (bench_codecs, "lz4 frame decoding"). It accepts exactly
+ * what liblz4's LZ4F_decompress (1.9.x) accepts, in a loop over
+ * concatenated frames (tests/test_codec.c checks this against LZ4F):
+ *
+ *   skippable frame  magic 0x184D2A5? + LE32 size + that many bytes
+ *   frame            magic 0x184D2204, FLG (version 01, reserved bit 1
+ *                    clear), BD (reserved bits clear, block size id 4..7),
+ *                    [content size LE64] [dict id LE32, ignored as LZ4F
+ *                    does without a dictionary], header checksum
+ *                    (second byte of XXH32 of FLG..dict id)
+ *   blocks           LE32 header (bit 31: stored uncompressed), size <=
+ *                    the block maximum, data, [block checksum XXH32 of the
+ *                    data]; each compressed block decodes to at most the
+ *                    block maximum; linked blocks may refer to the frame's
+ *                    earlier output (at most 64 KiB back)
+ *   end mark         LE32 0, then [content checksum XXH32 of the frame's
+ *                    output]; a non-zero content size must match the output
+ *
+ * Output is bounded as in the other decoders: a compressed block gets at
+ * most min(block maximum, what is left of max_out + 1) bytes of room, so
+ * an input that expands further fails there or is caught by the count. */
+
+#define FR_MAGIC            0x184D2204u
+#define FR_SKIPPABLE_MAGIC  0x184D2A50u   /* low 4 bits free */
+#define FR_BLOCK_STORED     0x80000000u
+#define FR_MIN_HDR          7             /* magic FLG BD HC */
+
+static inline uint32_t
+le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint32_t
+rotl32(uint32_t x, int r)
+{
+    return x << r | x >> (32 - r);
+}
+
+/* XXH32 (seed 0 in every use here), the frame format's checksum. */
+static uint32_t
+xxh32(const uint8_t *p, size_t len)
+{
+    static const uint32_t P1 = 0x9E3779B1u, P2 = 0x85EBCA77u, P3 = 0xC2B2AE3Du,
+                          P4 = 0x27D4EB2Fu, P5 = 0x165667B1u;
+    const uint8_t *end = p + len;
+    uint32_t h;
+
+    if (len >= 16) {
+        uint32_t v1 = P1 + P2, v2 = P2, v3 = 0, v4 = 0u - P1;
+        const uint8_t *limit = end - 16;
+        do {
+            v1 = rotl32(v1 + le32(p) * P2, 13) * P1;
+            v2 = rotl32(v2 + le32(p + 4) * P2, 13) * P1;
+            v3 = rotl32(v3 + le32(p + 8) * P2, 13) * P1;
+            v4 = rotl32(v4 + le32(p + 12) * P2, 13) * P1;
+            p += 16;
+        } while (p <= limit);
+        h = rotl32(v1, 1) + rotl32(v2, 7) + rotl32(v3, 12) + rotl32(v4, 18);
+    } else {
+        h = P5;
+    }
+    h += (uint32_t)len;
+    for (; end - p >= 4; p += 4)
+        h = rotl32(h + le32(p) * P3, 17) * P4;
+    for (; p < end; p++)
+        h = rotl32(h + *p * P5, 11) * P1;
+    h ^= h >> 15;
+    h *= P2;
+    h ^= h >> 13;
+    h *= P3;
+    h ^= h >> 16;
+    return h;
+}
+
+/* One frame at in[*pos..in_len), appended to out; *produced counts the
+ * output of every frame so far. */
+static int
+lz4_frame(const uint8_t *in, size_t in_len, size_t *pos, struct sl_buf *out,
+          size_t *produced, size_t max_out)
+{
+    const uint8_t *f = in + *pos;
+    size_t left = in_len - *pos, hlen, max_block, frame_start = out->len, p;
+    uint64_t content_size = 0;
+    unsigned flg, bd;
+    int linked, block_sum;
+
+    if (left < FR_MIN_HDR)
+        return SL_ERR_CORRUPT_MESSAGE;
+    if ((le32(f) & 0xFFFFFFF0u) == FR_SKIPPABLE_MAGIC) {
+        uint32_t skip;
+        if (left < 8 || (skip = le32(f + 4)) > left - 8)
+            return SL_ERR_CORRUPT_MESSAGE;
+        *pos += 8 + (size_t)skip;
+        return 0;
+    }
+    flg = f[4];
+    bd = f[5];
+    if (le32(f) != FR_MAGIC || (flg >> 6) != 1 || (flg & 0x02) || (bd & 0x8F) ||
+        ((bd >> 4) & 7) < 4)
+        return SL_ERR_CORRUPT_MESSAGE;
+    hlen = FR_MIN_HDR + ((flg & 0x08) ? 8 : 0) + ((flg & 0x01) ? 4 : 0);
+    if (left < hlen || ((xxh32(f + 4, hlen - 5) >> 8) & 0xFF) != f[hlen - 1])
+        return SL_ERR_CORRUPT_MESSAGE;
+    if (flg & 0x08) {
+        content_size = (uint64_t)le32(f + 6) | (uint64_t)le32(f + 10) << 32;
+        if (content_size > max_out - *produced)   /* can only end over budget */
+            return SL_ERR_CORRUPT_MESSAGE;
+    }
+    linked = !(flg & 0x20);
+    block_sum = (flg & 0x10) ? 4 : 0;
+    max_block = (size_t)1 << (8 + 2 * ((bd >> 4) & 7));   /* 64 KiB .. 4 MiB */
+    p = *pos + hlen;
+
+    for (;;) {
+        const uint8_t *src;
+        uint32_t bh;
+        size_t bsize, room, left_out = max_out - *produced;
+        int n;
+
+        if (in_len - p < 4)
+            return SL_ERR_CORRUPT_MESSAGE;
+        bh = le32(in + p);
+        p += 4;
+        if (bh == 0)
+            break;                             /* end mark */
+        bsize = bh & ~FR_BLOCK_STORED;
+        if (bsize > max_block || in_len - p < bsize + (size_t)block_sum)
+            return SL_ERR_CORRUPT_MESSAGE;
+        src = in + p;
+        if (block_sum && xxh32(src, bsize) != le32(src + bsize))
+            return SL_ERR_CORRUPT_MESSAGE;
+        if (bh & FR_BLOCK_STORED) {
+            if (bsize > left_out)
+                return SL_ERR_CORRUPT_MESSAGE;
+            if (bsize && !sl_buf_append(out, src, bsize))
+                return SL_ERR__NOMEM;
+            n = (int)bsize;
+        } else {
+            uint8_t *dst;
+            size_t dict;
+            room = left_out < max_block ? left_out + 1 : max_block;
+            if (sl_buf_reserve(out, room) != 0)
+                return SL_ERR__NOMEM;
+            dst = out->data + out->len;
+            dict = linked ? out->len - frame_start : 0;
+            if (dict == 0)
+                n = LZ4_decompress_safe((const char *)src, (char *)dst, (int)bsize, (int)room);
+            else {
+                if (dict > 65536)
+                    dict = 65536;
+                n = LZ4_decompress_safe_usingDict((const char *)src, (char *)dst, (int)bsize,
+                                                  (int)room, (const char *)dst - dict, (int)dict);
+            }
+            if (n < 0 || (size_t)n > left_out)
+                return SL_ERR_CORRUPT_MESSAGE;
+            out->len += (size_t)n;
+        }
+        *produced += (size_t)n;
+        p += bsize + (size_t)block_sum;
+    }
+    if (content_size && out->len - frame_start != content_size)
+        return SL_ERR_CORRUPT_MESSAGE;
+    if (flg & 0x04) {                          /* content checksum */
+        const uint8_t *content = out->len > frame_start ? out->data + frame_start : empty_input;
+        if (in_len - p < 4 || xxh32(content, out->len - frame_start) != le32(in + p))
+            return SL_ERR_CORRUPT_MESSAGE;
+        p += 4;
+    }
+    *pos = p;
+    return 0;
+}
 
 static int
 lz4_decompress(const uint8_t *in, size_t in_len, struct sl_buf *out, size_t max_out)
 {
-    LZ4F_dctx *dctx;
-    size_t pos = 0, produced = 0, room, r;
+    size_t pos = 0, produced = 0;
     int rc;
 
-    if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION)))
-        return SL_ERR__NOMEM;
-    for (;;) {
-        size_t dsz, ssz;
-        uint8_t *dst = out_step(out, produced, max_out, &room);
-        if (!dst) {
-            rc = SL_ERR__NOMEM;
-            break;
-        }
-        dsz = room;
-        ssz = in_len - pos;
-        r = LZ4F_decompress(dctx, dst, &dsz, in + pos, &ssz, NULL);
-        if (LZ4F_isError(r)) {
-            rc = SL_ERR_CORRUPT_MESSAGE;
-            break;
-        }
-        pos += ssz;
-        out->len += dsz;
-        produced += dsz;
-        if (produced > max_out) {
-            rc = SL_ERR_CORRUPT_MESSAGE;
-            break;
-        }
-        if (r == 0 && pos == in_len) {         /* frame complete, nothing after it */
-            rc = 0;
-            break;
-        }
-        if (ssz == 0 && dsz == 0) {            /* wants input that is not there */
-            rc = SL_ERR_CORRUPT_MESSAGE;
-            break;
-        }
-    }
-    LZ4F_freeDecompressionContext(dctx);
-    return rc;
+    if (in_len == 0)
+        return SL_ERR_CORRUPT_MESSAGE;
+    while (pos < in_len)
+        if ((rc = lz4_frame(in, in_len, &pos, out, &produced, max_out)) != 0)
+            return rc;
+    return 0;
 }
 
 static int
@@ -429,27 +581,6 @@ codec_compress(int codec, const uint8_t *in, size_t in_len, struct sl_buf *out, 
     return rc;
 }
 
-/* Walk an uncompressed records section as rec_validate_batch does. */
-static int
-walk_records(const uint8_t *p, size_t len, int32_t count)
-{
-    struct rec_iter it;
-    struct rec_record r;
-    int32_t expect = 0;
-    int got;
-
-    if (len == 0)
-        return SL_ERR_CORRUPT_MESSAGE;         /* count > 0 was checked */
-    rec_iter_init(&it, p, len, count);
-    while ((got = rec_iter_next(&it, &r)) == 1) {
-        if (r.offset_delta != expect++)
-            return SL_ERR_INVALID_RECORD;
-    }
-    if (got < 0 || it.p != it.end || expect != count)
-        return SL_ERR_CORRUPT_MESSAGE;
-    return 0;
-}
-
 int
 codec_batch_records(const uint8_t *batch, size_t size, size_t max_uncompressed,
                     struct sl_buf *scratch, struct sl_slice *records, int32_t *count)
@@ -470,7 +601,7 @@ codec_batch_records(const uint8_t *batch, size_t size, size_t max_uncompressed,
                               scratch, max_uncompressed);
         if (rc != 0)
             return rc;
-        if ((rc = walk_records(scratch->data, scratch->len, n)) != 0)
+        if ((rc = recwalk_check(scratch->data, scratch->len, n)) != 0)
             return rc;
         records->p = scratch->data;
         records->len = scratch->len;

@@ -9,9 +9,12 @@
  *           xerial/snappy-java framing the Java client writes:
  *           "\x82SNAPPY\0" + int32 version + int32 compat, then blocks of
  *           [int32 BE compressed length][raw snappy block].
- *   LZ4     the LZ4 frame format (KIP-57); concatenated frames accepted.
- *           We write 64 KiB independent blocks, no checksums, no content
- *           size (what every Kafka client can read).
+ *   LZ4     the LZ4 frame format (KIP-57); concatenated frames accepted
+ *           (skippable frames too). Parsed in codec.c, blocks decoded with
+ *           LZ4_decompress_safe: accepts exactly what liblz4's
+ *           LZ4F_decompress accepts (checksums verified). We write 64 KiB
+ *           independent blocks, no checksums, no content size (what every
+ *           Kafka client can read).
  *   ZSTD    zstd frames (concatenated frames accepted).
  *
  * Decompression is bounded: output grows in steps and never past max_out
@@ -20,10 +23,10 @@
  * Declared sizes (a snappy length prefix, an LZ4/zstd content size) are
  * checked against max_out before anything is reserved for them. Beyond the
  * output buffer, the codec libraries keep their own state: small for gzip,
- * snappy (none) and lz4 (<= 4 MiB block buffers); for a zstd frame without
- * a content size, a window buffer of the declared window (at most 128 MiB,
- * the library default limit that Kafka's zstd-jni decoder also applies;
- * malloc'ed, touched only as far as output is actually produced).
+ * none for snappy and lz4; for a zstd frame without a content size, a
+ * window buffer of the declared window (at most 128 MiB, the library
+ * default limit that Kafka's zstd-jni decoder also applies; malloc'ed,
+ * touched only as far as output is actually produced).
  * Contexts are created per call (no global state; thread-safe).
  *
  * Errors: 0; SL_ERR_CORRUPT_MESSAGE for malformed, truncated or oversized
@@ -72,8 +75,9 @@ int codec_batch_records(const uint8_t *batch, size_t size, size_t max_uncompress
 /* Full Produce-time validation of one batch of exactly size bytes: header,
  * CRC and counts (rec_validate_batch), then, for a compressed batch, the
  * records decompressed into scratch (reset first, bounded by
- * max_uncompressed) and walked: every record well formed, offset deltas
- * 0,1,2..., count == header record count, no trailing bytes. */
+ * max_uncompressed) and walked (recwalk_check, storage/recwalk.h): every
+ * record well formed, offset deltas 0,1,2..., count == header record
+ * count, no trailing bytes. */
 int codec_validate_batch(const uint8_t *batch, size_t size, size_t max_uncompressed,
                          struct sl_buf *scratch);
 

@@ -6,6 +6,7 @@
 #include "storage/crc32c.h"
 #include "storage/err.h"
 #include "storage/record.h"
+#include "storage/recwalk.h"
 
 int
 rec_parse_hdr(const uint8_t *p, size_t avail, size_t max_batch, struct rec_batch_hdr *h)
@@ -199,10 +200,9 @@ int
 rec_validate_batch(const uint8_t *batch, size_t size)
 {
     struct rec_batch_hdr h;
-    int rc;
 
-    if ((rc = rec_parse_hdr(batch, size, size, &h)) != 0)
-        return rc == SL_ERR__UNDERFLOW ? SL_ERR_CORRUPT_MESSAGE : SL_ERR_CORRUPT_MESSAGE;
+    if (rec_parse_hdr(batch, size, size, &h) != 0)
+        return SL_ERR_CORRUPT_MESSAGE;
     if (rec_batch_size(&h) != size)
         return SL_ERR_CORRUPT_MESSAGE;
     if (!rec_crc_ok(batch, size))
@@ -210,17 +210,8 @@ rec_validate_batch(const uint8_t *batch, size_t size)
     if (h.record_count <= 0 || h.record_count - 1 != h.last_offset_delta)
         return SL_ERR_INVALID_RECORD;
     if ((h.attributes & REC_ATTR_CODEC_MASK) == REC_CODEC_NONE) {
-        struct rec_iter it;
-        struct rec_record r;
-        int32_t expect = 0;
-        int got;
-        rec_iter_init(&it, batch + REC_HDR_LEN, size - REC_HDR_LEN, h.record_count);
-        while ((got = rec_iter_next(&it, &r)) == 1) {
-            if (r.offset_delta != expect++)
-                return SL_ERR_INVALID_RECORD;
-        }
-        if (got < 0 || it.p != it.end || expect != h.record_count)
-            return SL_ERR_CORRUPT_MESSAGE;
+        /* every record's framing, and offset deltas 0..count-1 */
+        return recwalk_check(batch + REC_HDR_LEN, size - REC_HDR_LEN, h.record_count);
     } else if ((h.attributes & REC_ATTR_CODEC_MASK) > REC_CODEC_ZSTD) {
         return SL_ERR_UNSUPPORTED_COMPRESSION_TYPE;
     }

@@ -2,9 +2,14 @@
  * random and repetitive data, truncation at every byte (over guard pages),
  * inputs that lie about sizes, decompression bombs (bounded buffer growth),
  * xerial-framed snappy, bit-flip fuzzing, and batch-level validation and
- * recompression.
+ * recompression. codec.c parses LZ4 frames itself; the lz4_* tests at the
+ * end hold it to liblz4's LZ4F_decompress (same verdict, same bytes) on
+ * frames of every option (block sizes, linked blocks, checksums, content
+ * size, dict id, stored blocks, skippable and concatenated frames), their
+ * truncations and bit flips, every FLG and BD value, and hand-made blocks.
  */
 #include <criterion/criterion.h>
+#include <lz4.h>
 #include <lz4frame.h>
 #include <snappy-c.h>
 #include <stdint.h>
@@ -848,4 +853,397 @@ Test(codec, lz4_one_mib_batch)
     sl_buf_free(&raw);
     sl_buf_free(&bt);
     sl_buf_free(&s);
+}
+
+/* ---- lz4 frames: codec.c's own frame parser against liblz4's LZ4F ---- */
+
+/* The reference: codec.c's former decoder, LZ4F_decompress in a loop over
+ * bounded output steps (concatenated frames, nothing after the last). */
+#define REF_STEP (256u * 1024u)
+
+static int
+lz4f_reference(const uint8_t *in, size_t in_len, struct sl_buf *out, size_t max_out)
+{
+    LZ4F_dctx *dctx;
+    size_t pos = 0, produced = 0, start = out->len, r;
+    int rc;
+
+    cr_assert(!LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION)));
+    for (;;) {
+        size_t left = max_out - produced, want = left < REF_STEP ? left + 1 : REF_STEP;
+        size_t dsz, ssz;
+        cr_assert_eq(sl_buf_reserve(out, want), 0);
+        dsz = out->cap - out->len;
+        if (left < dsz)
+            dsz = left + 1;
+        ssz = in_len - pos;
+        r = LZ4F_decompress(dctx, out->data + out->len, &dsz, in + pos, &ssz, NULL);
+        if (LZ4F_isError(r)) {
+            rc = SL_ERR_CORRUPT_MESSAGE;
+            break;
+        }
+        pos += ssz;
+        out->len += dsz;
+        produced += dsz;
+        if (produced > max_out) {
+            rc = SL_ERR_CORRUPT_MESSAGE;
+            break;
+        }
+        if (r == 0 && pos == in_len) {
+            rc = 0;
+            break;
+        }
+        if (ssz == 0 && dsz == 0) {
+            rc = SL_ERR_CORRUPT_MESSAGE;
+            break;
+        }
+    }
+    LZ4F_freeDecompressionContext(dctx);
+    if (rc)
+        out->len = start;
+    return rc;
+}
+
+/* Both decoders on in[0..n) (over a guard page): same verdict, same bytes. */
+static int
+lz4_same(const uint8_t *in, size_t n, size_t max_out, const char *what, size_t at)
+{
+    struct sl_buf a = SL_BUF_INIT, b = SL_BUF_INIT;
+    struct guardbuf g;
+    uint8_t *p = guardbuf_new(&g, in, n);
+    int ra, rb;
+
+    cr_assert(p);
+    ra = codec_decompress(REC_CODEC_LZ4, n ? p : NULL, n, &a, max_out);
+    rb = lz4f_reference(p, n, &b, max_out);
+    cr_assert(ra == 0 || ra == SL_ERR_CORRUPT_MESSAGE, "%s @%zu: rc %d", what, at, ra);
+    cr_assert_eq(ra, rb, "%s @%zu (len %zu, budget %zu): ours %d, LZ4F %d", what, at, n,
+                 max_out, ra, rb);
+    if (ra == 0) {
+        cr_assert_eq(a.len, b.len, "%s @%zu: %zu vs %zu bytes", what, at, a.len, b.len);
+        cr_assert(a.len == 0 || memcmp(a.data, b.data, a.len) == 0, "%s @%zu: content", what, at);
+    } else {
+        cr_assert_eq(a.len, 0);
+    }
+    guardbuf_free(&g);
+    sl_buf_free(&a);
+    sl_buf_free(&b);
+    return ra;
+}
+
+/* A frame written by LZ4F's streaming API with the given settings, data
+ * fed in chunks of `chunk` bytes. */
+static void
+lz4f_build(struct sl_buf *out, const uint8_t *data, size_t n, LZ4F_blockSizeID_t bsid,
+           int linked, int content_sum, int block_sum, int with_size, unsigned dict_id,
+           size_t chunk)
+{
+    LZ4F_cctx *cctx;
+    LZ4F_preferences_t prefs;
+    size_t cap, r;
+
+    memset(&prefs, 0, sizeof(prefs));
+    prefs.frameInfo.blockSizeID = bsid;
+    prefs.frameInfo.blockMode = linked ? LZ4F_blockLinked : LZ4F_blockIndependent;
+    prefs.frameInfo.contentChecksumFlag = content_sum ? LZ4F_contentChecksumEnabled : 0;
+    prefs.frameInfo.blockChecksumFlag = block_sum ? LZ4F_blockChecksumEnabled : 0;
+    prefs.frameInfo.contentSize = with_size ? n : 0;
+    prefs.frameInfo.dictID = dict_id;
+    cr_assert(!LZ4F_isError(LZ4F_createCompressionContext(&cctx, LZ4F_VERSION)));
+    cap = LZ4F_compressBound(n, &prefs) + LZ4F_HEADER_SIZE_MAX + 64 + n / 16;
+    cr_assert_eq(sl_buf_reserve(out, cap), 0);
+    r = LZ4F_compressBegin(cctx, out->data + out->len, cap, &prefs);
+    cr_assert(!LZ4F_isError(r));
+    out->len += r;
+    for (size_t off = 0; off < n; off += chunk) {
+        size_t len = n - off < chunk ? n - off : chunk;
+        cr_assert_eq(sl_buf_reserve(out, LZ4F_compressBound(len, &prefs)), 0);
+        r = LZ4F_compressUpdate(cctx, out->data + out->len, out->cap - out->len, data + off, len,
+                                NULL);
+        cr_assert(!LZ4F_isError(r), "%s", LZ4F_getErrorName(r));
+        out->len += r;
+    }
+    cr_assert_eq(sl_buf_reserve(out, LZ4F_compressBound(0, &prefs) + 8), 0);
+    r = LZ4F_compressEnd(cctx, out->data + out->len, out->cap - out->len, NULL);
+    cr_assert(!LZ4F_isError(r));
+    out->len += r;
+    LZ4F_freeCompressionContext(cctx);
+}
+
+/* Offsets of every block header of the (valid) frames in in[0..n). */
+static size_t
+lz4_block_headers(const uint8_t *in, size_t n, size_t *at, size_t max)
+{
+    size_t pos = 0, k = 0;
+    while (pos + 7 <= n && k < max) {
+        uint8_t flg = in[pos + 4];
+        if (in[pos] >= 0x50 && in[pos] <= 0x5f && in[pos + 1] == 0x2a) {   /* skippable */
+            pos += 8 + ((size_t)in[pos + 4] | (size_t)in[pos + 5] << 8 |
+                        (size_t)in[pos + 6] << 16 | (size_t)in[pos + 7] << 24);
+            continue;
+        }
+        size_t bmax = (size_t)1 << (8 + 2 * ((in[pos + 5] >> 4) & 7));
+        pos += 7 + ((flg & 0x08) ? 8 : 0) + ((flg & 0x01) ? 4 : 0);
+        for (;;) {
+            uint32_t bh = (uint32_t)in[pos] | (uint32_t)in[pos + 1] << 8 |
+                          (uint32_t)in[pos + 2] << 16 | (uint32_t)in[pos + 3] << 24;
+            at[k++] = pos;
+            pos += 4;
+            if (bh == 0 || k == max)
+                break;
+            cr_assert_leq(bh & 0x7fffffffu, bmax);
+            pos += (bh & 0x7fffffffu) + ((flg & 0x10) ? 4 : 0);
+        }
+        pos += (flg & 0x04) ? 4 : 0;
+    }
+    return k;
+}
+
+/* Replace the header checksum byte of the frame at f (header length hlen)
+ * with the one LZ4F accepts, if any; 1 if found. */
+static int
+lz4_fix_hc(uint8_t *f, size_t hlen)
+{
+    for (int hc = 0; hc < 256; hc++) {
+        LZ4F_dctx *d;
+        LZ4F_frameInfo_t fi;
+        size_t sz = hlen;
+        f[hlen - 1] = (uint8_t)hc;
+        cr_assert(!LZ4F_isError(LZ4F_createDecompressionContext(&d, LZ4F_VERSION)));
+        size_t r = LZ4F_getFrameInfo(d, &fi, f, &sz);
+        LZ4F_freeDecompressionContext(d);
+        if (!LZ4F_isError(r))
+            return 1;
+    }
+    return 0;
+}
+
+/* The differential battery on one valid input: whole (with tight budgets),
+ * truncations, every bit of the headers and block headers, random flips. */
+static void
+lz4_battery(const uint8_t *in, size_t n, size_t content, const char *what, uint64_t seed)
+{
+    struct sl_buf m = SL_BUF_INIT;
+    size_t heads[512], nh, step = n > 4000 ? n / 1500 : 1;
+
+    cr_assert_eq(lz4_same(in, n, content, what, 0), 0, "%s: whole", what);
+    cr_assert_eq(lz4_same(in, n, 1 << 24, what, 0), 0);
+    if (content > 0)
+        cr_assert_eq(lz4_same(in, n, content - 1, what, 1), SL_ERR_CORRUPT_MESSAGE);
+    for (size_t cut = 0; cut < n; cut += (cut < 64 || n - cut < 64) ? 1 : step)
+        lz4_same(in, cut, 1 << 24, "truncated", cut);
+    nh = lz4_block_headers(in, n, heads, 512);
+    sl_buf_append(&m, in, n);
+    for (size_t at = 0; at < n; at++) {
+        int near_hdr = at < 24;
+        for (size_t k = 0; k < nh && !near_hdr; k++)
+            near_hdr = at >= heads[k] && at < heads[k] + 4;
+        if (!near_hdr)
+            continue;
+        for (int bit = 0; bit < 8; bit++) {
+            m.data[at] ^= (uint8_t)(1u << bit);
+            lz4_same(m.data, n, 1 << 24, "flipped header bit", at * 8 + (size_t)bit);
+            m.data[at] ^= (uint8_t)(1u << bit);
+        }
+    }
+    for (int iter = 0; iter < 400; iter++) {
+        size_t at = splitmix(&seed) % n;
+        uint8_t old = m.data[at];
+        m.data[at] ^= (uint8_t)(1u << (splitmix(&seed) % 8));
+        lz4_same(m.data, n, content + 16, "flipped bit", at);
+        m.data[at] = old;
+    }
+    sl_buf_free(&m);
+}
+
+Test(codec, lz4_frames_match_lz4f)
+{
+    size_t n = 300000;
+    uint8_t *t = repetitive_data(n, 91), *r = random_data(n, 92), *mix = malloc(n);
+    struct sl_buf c = SL_BUF_INIT;
+    cr_assert(mix);
+    for (size_t i = 0; i < n; i += 50000)          /* compressible and stored blocks */
+        memcpy(mix + i, (i / 50000) % 2 ? r + i : t + i, n - i < 50000 ? n - i : 50000);
+
+    struct { const char *name; const uint8_t *data; size_t len; LZ4F_blockSizeID_t bsid;
+             int linked, csum, bsum, size; unsigned dict; size_t chunk; } v[] = {
+        { "default",         t,   5000,   LZ4F_max64KB,  0, 0, 0, 0, 0, 5000 },
+        { "independent 64K", mix, n,      LZ4F_max64KB,  0, 0, 0, 0, 0, 7000 },
+        { "linked 64K",      t,   200000, LZ4F_max64KB,  1, 0, 0, 0, 0, 3000 },
+        { "checksums",       mix, 200000, LZ4F_max64KB,  0, 1, 1, 0, 0, 9999 },
+        { "linked sums size",mix, n,      LZ4F_max256KB, 1, 1, 1, 1, 0, 65536 },
+        { "size + dict id",  t,   70000,  LZ4F_max64KB,  0, 0, 0, 1, 77, 70000 },
+        { "1 MiB blocks",    mix, n,      LZ4F_max1MB,   0, 0, 1, 0, 0, 100000 },
+        { "4 MiB blocks",    t,   n,      LZ4F_max4MB,   0, 1, 0, 1, 0, n },
+        /* checksum of no content, into a buffer that never got memory */
+        { "empty",           t,   0,      LZ4F_max64KB,  0, 1, 0, 0, 0, 1 },
+        { "tiny",            r,   3,      LZ4F_max64KB,  1, 1, 1, 1, 0, 1 },
+    };
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        sl_buf_reset(&c);
+        lz4f_build(&c, v[i].data, v[i].len, v[i].bsid, v[i].linked, v[i].csum, v[i].bsum,
+                   v[i].size, v[i].dict, v[i].chunk);
+        lz4_battery(c.data, c.len, v[i].len, v[i].name, i + 1);
+    }
+    /* concatenated frames of different kinds, with skippable frames between */
+    sl_buf_reset(&c);
+    sl_buf_append(&c, "\x5f\x2a\x4d\x18\x03\x00\x00\x00xyz", 11);   /* skippable, 3 bytes */
+    lz4f_build(&c, t, 70000, LZ4F_max64KB, 1, 1, 0, 1, 0, 4096);
+    sl_buf_append(&c, "\x50\x2a\x4d\x18\x00\x00\x00\x00", 8);       /* skippable, empty */
+    lz4f_build(&c, r, 1000, LZ4F_max4MB, 0, 0, 1, 0, 0, 1000);
+    lz4_battery(c.data, c.len, 71000, "concatenated", 99);
+    /* only a skippable frame: no output, accepted by both */
+    cr_assert_eq(lz4_same((const uint8_t *)"\x5a\x2a\x4d\x18\x01\x00\x00\x00!", 9, 100,
+                          "skippable only", 0), 0);
+    free(t);
+    free(r);
+    free(mix);
+    sl_buf_free(&c);
+}
+
+/* Headers and blocks built by hand: each must get LZ4F's verdict. */
+Test(codec, lz4_hand_made_frames)
+{
+    uint8_t *t = repetitive_data(100000, 95);
+    struct sl_buf c = SL_BUF_INIT, x = SL_BUF_INIT;
+    uint8_t blk[LZ4_COMPRESSBOUND(100000)];
+    int blen;
+
+    /* a minimal frame: magic, FLG (version 01, independent), BD (64 KiB), HC */
+    static const uint8_t hdr[7] = { 0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0 };
+
+    /* every FLG / BD value, header checksum made right where LZ4F allows */
+    for (int which = 0; which < 2; which++) {
+        for (int val = 0; val < 256; val++) {
+            sl_buf_reset(&x);
+            sl_buf_append(&x, hdr, 7);
+            x.data[4 + which] = (uint8_t)val;
+            size_t hlen = 7 + ((x.data[4] & 0x08) ? 8 : 0) + ((x.data[4] & 0x01) ? 4 : 0);
+            while (x.len < hlen)                   /* content size 0, dict id 0 */
+                sl_buf_append(&x, "\0", 1);
+            int fixed = lz4_fix_hc(x.data, hlen);
+            sl_buf_append(&x, "\x05\x00\x00\x80hello\0\0\0\0", 13);   /* stored block, end */
+            if (x.data[4] & 0x04)
+                sl_buf_append(&x, "\0\0\0\0", 4);   /* a (wrong) content checksum */
+            if (fixed) {
+                lz4_same(x.data, x.len, 1 << 20, which ? "BD" : "FLG", (size_t)val);
+                continue;
+            }
+            /* LZ4F refuses every checksum: so must we, the right one included */
+            for (int hc = 0; hc < 256; hc++) {
+                x.data[hlen - 1] = (uint8_t)hc;
+                cr_assert_eq(lz4_same(x.data, x.len, 1 << 20, which ? "BD" : "FLG",
+                                      (size_t)(val * 256 + hc)), SL_ERR_CORRUPT_MESSAGE);
+            }
+        }
+    }
+    /* content size field 0 with content: LZ4F reads 0 as unknown, accepts */
+    sl_buf_reset(&x);
+    sl_buf_append(&x, "\x04\x22\x4d\x18\x68\x40\0\0\0\0\0\0\0\0\0", 15);
+    cr_assert(lz4_fix_hc(x.data, 15));
+    sl_buf_append(&x, "\x05\x00\x00\x80hello\0\0\0\0", 13);
+    cr_assert_eq(lz4_same(x.data, x.len, 100, "content size 0", 0), 0);
+    /* content size 4 and 6 with 5 bytes of content: refused */
+    for (int cs = 4; cs <= 6; cs += 2) {
+        x.data[6] = (uint8_t)cs;
+        cr_assert(lz4_fix_hc(x.data, 15));
+        cr_assert_eq(lz4_same(x.data, x.len, 100, "content size", (size_t)cs),
+                     SL_ERR_CORRUPT_MESSAGE);
+    }
+    /* a content size over the budget is refused before anything is reserved */
+    {
+        struct sl_buf d = SL_BUF_INIT;
+        x.data[6] = 0;
+        x.data[13] = 1;                        /* 2^56 */
+        cr_assert(lz4_fix_hc(x.data, 15));
+        cr_assert_eq(codec_decompress(REC_CODEC_LZ4, x.data, x.len, &d, 1 << 20),
+                     SL_ERR_CORRUPT_MESSAGE);
+        cr_assert_eq(d.cap, 0);
+        sl_buf_free(&d);
+    }
+
+    /* block sizes around the maximum: a stored block of 64 KiB is fine,
+     * 64 KiB + 1 is not; an empty stored block (0x80000000) is fine */
+    for (int over = 0; over <= 1; over++) {
+        uint32_t bs = 65536u + (uint32_t)over;
+        sl_buf_reset(&x);
+        sl_buf_append(&x, hdr, 7);
+        lz4_fix_hc(x.data, 7);
+        sl_buf_append(&x, (uint8_t[]){ (uint8_t)bs, (uint8_t)(bs >> 8), (uint8_t)(bs >> 16), 0x80 }, 4);
+        sl_buf_append(&x, t, bs);
+        sl_buf_append(&x, "\0\0\0\0", 4);
+        cr_assert_eq(lz4_same(x.data, x.len, 1 << 20, "stored block size", bs),
+                     over ? SL_ERR_CORRUPT_MESSAGE : 0);
+    }
+    sl_buf_reset(&x);
+    sl_buf_append(&x, hdr, 7);
+    lz4_fix_hc(x.data, 7);
+    sl_buf_append(&x, "\x00\x00\x00\x80\x00\x00\x00\x80\x00\x00\x00\x00", 12);
+    cr_assert_eq(lz4_same(x.data, x.len, 0, "empty stored blocks", 0), 0);
+
+    /* a compressed block that decodes past the 64 KiB block maximum */
+    blen = LZ4_compress_default((const char *)t, (char *)blk, 100000, (int)sizeof(blk));
+    cr_assert_gt(blen, 0);
+    cr_assert_lt(blen, 65536);
+    sl_buf_reset(&x);
+    sl_buf_append(&x, hdr, 7);
+    lz4_fix_hc(x.data, 7);
+    sl_buf_append(&x, (uint8_t[]){ (uint8_t)blen, (uint8_t)(blen >> 8), 0, 0 }, 4);
+    sl_buf_append(&x, blk, (size_t)blen);
+    sl_buf_append(&x, "\0\0\0\0", 4);
+    cr_assert_eq(lz4_same(x.data, x.len, 1 << 20, "block over its maximum", 0),
+                 SL_ERR_CORRUPT_MESSAGE);
+    /* ... which is fine in a 256 KiB-block frame */
+    x.data[5] = 0x50;
+    lz4_fix_hc(x.data, 7);
+    cr_assert_eq(lz4_same(x.data, x.len, 1 << 20, "block in 256 KiB frame", 0), 0);
+
+    /* a linked frame whose blocks refer back, relabelled independent: refused */
+    sl_buf_reset(&c);
+    lz4f_build(&c, t, 100000, LZ4F_max64KB, 1, 0, 0, 0, 0, 100000);
+    cr_assert_eq(lz4_same(c.data, c.len, 100000, "linked", 0), 0);
+    c.data[4] |= 0x20;
+    cr_assert(lz4_fix_hc(c.data, 7));
+    cr_assert_eq(lz4_same(c.data, c.len, 100000, "linked as independent", 0),
+                 SL_ERR_CORRUPT_MESSAGE);
+
+    /* garbage after a frame, a second frame cut short, a bad skippable size */
+    sl_buf_reset(&c);
+    lz4f_build(&c, t, 1000, LZ4F_max64KB, 0, 0, 0, 0, 0, 1000);
+    for (size_t extra = 1; extra <= 8; extra++) {
+        sl_buf_reset(&x);
+        sl_buf_append(&x, c.data, c.len);
+        sl_buf_append(&x, c.data, extra);
+        lz4_same(x.data, x.len, 1 << 20, "frame + prefix of another", extra);
+    }
+    sl_buf_reset(&x);
+    sl_buf_append(&x, "\x50\x2a\x4d\x18\x05\x00\x00\x00" "abcd", 12);
+    cr_assert_eq(lz4_same(x.data, x.len, 100, "skippable short", 0), SL_ERR_CORRUPT_MESSAGE);
+
+    free(t);
+    sl_buf_free(&c);
+    sl_buf_free(&x);
+}
+
+/* Memory stays bounded by the budget with 4 MiB blocks too: a bomb in one
+ * big block gets at most budget + 1 bytes of room. */
+Test(codec, lz4_big_block_bomb_bounded)
+{
+    size_t n = 4u << 20;
+    uint8_t *zeros = calloc(n, 1);
+    struct sl_buf c = SL_BUF_INIT, d = SL_BUF_INIT;
+
+    cr_assert(zeros);
+    lz4f_build(&c, zeros, n, LZ4F_max4MB, 0, 0, 0, 0, 0, n);
+    cr_assert_lt(c.len, 20000);
+    cr_assert_eq(codec_decompress(REC_CODEC_LZ4, c.data, c.len, &d, 64 << 10),
+                 SL_ERR_CORRUPT_MESSAGE);
+    cr_assert_lt(d.cap, 256u << 10, "buffer grew to %zu", d.cap);
+    cr_assert_eq(d.len, 0);
+    sl_buf_reset(&d);
+    cr_assert_eq(codec_decompress(REC_CODEC_LZ4, c.data, c.len, &d, n), 0);
+    cr_assert_eq(d.len, n);
+    free(zeros);
+    sl_buf_free(&c);
+    sl_buf_free(&d);
 }
