@@ -44,7 +44,9 @@ uvarint32_slow(const uint8_t *p, const uint8_t *end, uint32_t *out)
     return NULL;
 }
 
-/* Unsigned varint of at most 5 bytes that fits 32 bits. */
+/* Unsigned varint of at most 5 bytes that fits 32 bits. 1- and 2-byte
+ * ones take no loop, including the 1-byte header count that ends nearly
+ * every record (only that byte is left before the record's end). */
 static inline const uint8_t *
 uvarint32(const uint8_t *p, const uint8_t *end, uint32_t *out)
 {
@@ -57,6 +59,9 @@ uvarint32(const uint8_t *p, const uint8_t *end, uint32_t *out)
             *out = (uint32_t)(p[0] & 0x7f) | (uint32_t)p[1] << 7;
             return p + 2;
         }
+    } else if (end - p == 1 && p[0] < 0x80) {
+        *out = p[0];
+        return p + 1;
     }
     return uvarint32_slow(p, end, out);
 }
