@@ -31,14 +31,6 @@ TestSuite(codec, .timeout = 120);
 static const int codecs[] = { REC_CODEC_GZIP, REC_CODEC_SNAPPY, REC_CODEC_LZ4, REC_CODEC_ZSTD };
 #define NCODECS ((int)(sizeof(codecs) / sizeof(codecs[0])))
 
-static uint64_t
-splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 static uint8_t *
 random_data(size_t n, uint64_t seed)
@@ -46,7 +38,7 @@ random_data(size_t n, uint64_t seed)
     uint8_t *p = malloc(n ? n : 1);
     cr_assert(p);
     for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)splitmix(&seed);
+        p[i] = (uint8_t)bg_rand(&seed);
     return p;
 }
 
@@ -60,7 +52,7 @@ repetitive_data(size_t n, uint64_t seed)
     size_t i = 0;
     cr_assert(p);
     while (i < n) {
-        const char *w = words[splitmix(&seed) % 8];
+        const char *w = words[bg_rand(&seed) % 8];
         for (size_t j = 0; w[j] && i < n; j++)
             p[i++] = (uint8_t)w[j];
     }
@@ -251,10 +243,10 @@ Test(codec, bitflip_fuzz)
         for (int iter = 0; iter < 1500; iter++) {
             struct guardbuf g;
             uint8_t *p = guardbuf_new(&g, c.data, c.len);
-            int flips = 1 + (int)(splitmix(&seed) % 3);
+            int flips = 1 + (int)(bg_rand(&seed) % 3);
             for (int f = 0; f < flips; f++) {
-                size_t at = splitmix(&seed) % c.len;
-                p[at] ^= (uint8_t)(1u << (splitmix(&seed) % 8));
+                size_t at = bg_rand(&seed) % c.len;
+                p[at] ^= (uint8_t)(1u << (bg_rand(&seed) % 8));
             }
             sl_buf_reset(&d);
             int rc = codec_decompress(codecs[i], p, c.len, &d, 30000);
@@ -264,8 +256,8 @@ Test(codec, bitflip_fuzz)
         }
         /* pure garbage, with and without a plausible magic */
         for (int iter = 0; iter < 500; iter++) {
-            size_t n = 1 + splitmix(&seed) % 200;
-            uint8_t *r = random_data(n, splitmix(&seed));
+            size_t n = 1 + bg_rand(&seed) % 200;
+            uint8_t *r = random_data(n, bg_rand(&seed));
             if (iter & 1)
                 memcpy(r, c.data, n < 6 ? n : 6);
             sl_buf_reset(&d);
@@ -1047,9 +1039,9 @@ lz4_battery(const uint8_t *in, size_t n, size_t content, const char *what, uint6
         }
     }
     for (int iter = 0; iter < 400; iter++) {
-        size_t at = splitmix(&seed) % n;
+        size_t at = bg_rand(&seed) % n;
         uint8_t old = m.data[at];
-        m.data[at] ^= (uint8_t)(1u << (splitmix(&seed) % 8));
+        m.data[at] ^= (uint8_t)(1u << (bg_rand(&seed) % 8));
         lz4_same(m.data, n, content + 16, "flipped bit", at);
         m.data[at] = old;
     }

@@ -41,14 +41,6 @@ ref_walk(const uint8_t *p, size_t len, int32_t count)
     return 0;
 }
 
-static uint64_t
-splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 /* Both walks over a guarded copy; they must agree. Returns the verdict. */
 static int
@@ -82,7 +74,7 @@ varied_section(struct sl_buf *out, int32_t n, uint64_t seed, int small)
     bg_fill(blob, sizeof(blob), seed);
     bg_batch_init(&bb, 1700000000000LL);
     for (int32_t i = 0; i < n; i++) {
-        uint64_t r = splitmix(&seed);
+        uint64_t r = bg_rand(&seed);
         recs[i].key = blob;
         recs[i].key_len = (int32_t)(r % 5) == 0 ? -1 : (int32_t)(r % 40);
         recs[i].value = blob + 100;
@@ -201,11 +193,11 @@ Test(recwalk, random_bytes)
 
     cr_assert(buf);
     for (int iter = 0; iter < 200000; iter++) {
-        size_t n = 1 + splitmix(&seed) % sizeof(zero);
+        size_t n = 1 + bg_rand(&seed) % sizeof(zero);
         uint8_t *p = buf + sizeof(zero) - n;               /* ends at the guard page */
-        int32_t count = 1 + (int32_t)(splitmix(&seed) % 4);
+        int32_t count = 1 + (int32_t)(bg_rand(&seed) % 4);
         for (size_t i = 0; i < n; i++) {
-            uint64_t r = splitmix(&seed);
+            uint64_t r = bg_rand(&seed);
             /* mostly small bytes, so that records often parse a while */
             p[i] = (uint8_t)((r & 3) == 0 ? r >> 8 : (r >> 8) % 24);
         }
@@ -216,27 +208,13 @@ Test(recwalk, random_bytes)
 
 /* ---- hand-made records ---- */
 
-/* Append a zigzag varint / varlong / raw bytes. */
-static void
-put_vi(struct sl_buf *b, int32_t v)
-{
-    uint8_t t[5];
-    sl_buf_append(b, t, rec_write_varint(t, v));
-}
-
-static void
-put_vl(struct sl_buf *b, int64_t v)
-{
-    uint8_t t[10];
-    sl_buf_append(b, t, rec_write_varlong(t, v));
-}
 
 /* One record: body fields given as raw bytes, length prefix computed
  * (plus len_adjust, to lie about it). */
 static void
 put_rec(struct sl_buf *out, const struct sl_buf *body, int32_t len_adjust)
 {
-    put_vi(out, (int32_t)body->len + len_adjust);
+    bg_put_varint(out, (int32_t)body->len + len_adjust);
     sl_buf_append(out, body->data, body->len);
 }
 
@@ -247,13 +225,13 @@ good_body(struct sl_buf *b, int32_t delta)
 {
     sl_buf_reset(b);
     sl_buf_append(b, "\0", 1);
-    put_vl(b, 0);
-    put_vi(b, delta);
-    put_vi(b, 1);
+    bg_put_varlong(b, 0);
+    bg_put_varint(b, delta);
+    bg_put_varint(b, 1);
     sl_buf_append(b, "k", 1);
-    put_vi(b, 3);
+    bg_put_varint(b, 3);
     sl_buf_append(b, "val", 3);
-    put_vi(b, 0);
+    bg_put_varint(b, 0);
 }
 
 static int
@@ -310,10 +288,10 @@ Test(recwalk, hand_made_cases)
         cr_assert_eq(check(&s, 1), SL_ERR_CORRUPT_MESSAGE, "adj %d", adj);
     }
     sl_buf_reset(&s);
-    put_vi(&s, 0);
+    bg_put_varint(&s, 0);
     cr_assert_eq(check(&s, 1), SL_ERR_CORRUPT_MESSAGE);
     sl_buf_reset(&s);
-    put_vi(&s, -5);
+    bg_put_varint(&s, -5);
     sl_buf_append(&s, "\0\0\0\0\0", 5);
     cr_assert_eq(check(&s, 1), SL_ERR_CORRUPT_MESSAGE);
 
@@ -336,11 +314,11 @@ Test(recwalk, hand_made_cases)
     sl_buf_reset(&s);
     sl_buf_reset(&b);
     sl_buf_append(&b, "\0", 1);
-    put_vl(&b, 0);
+    bg_put_varlong(&b, 0);
     sl_buf_append(&b, "\x80\x80\x80\x80\x00", 5);   /* 0 */
-    put_vi(&b, -1);                                 /* null key */
-    put_vi(&b, -1);                                 /* null value */
-    put_vi(&b, 0);
+    bg_put_varint(&b, -1);                                 /* null key */
+    bg_put_varint(&b, -1);                                 /* null value */
+    bg_put_varint(&b, 0);
     put_rec(&s, &b, 0);
     cr_assert_eq(check(&s, 1), 0);
     /* ... as 5 bytes whose value needs 33 bits (5th byte 0x10, low 32
@@ -348,22 +326,22 @@ Test(recwalk, hand_made_cases)
     sl_buf_reset(&s);
     sl_buf_reset(&b);
     sl_buf_append(&b, "\0", 1);
-    put_vl(&b, 0);
+    bg_put_varlong(&b, 0);
     sl_buf_append(&b, "\x80\x80\x80\x80\x10", 5);
-    put_vi(&b, -1);
-    put_vi(&b, -1);
-    put_vi(&b, 0);
+    bg_put_varint(&b, -1);
+    bg_put_varint(&b, -1);
+    bg_put_varint(&b, 0);
     put_rec(&s, &b, 0);
     cr_assert_eq(check(&s, 1), SL_ERR_CORRUPT_MESSAGE);
     /* ... and as a 6-byte one: corrupt */
     sl_buf_reset(&s);
     sl_buf_reset(&b);
     sl_buf_append(&b, "\0", 1);
-    put_vl(&b, 0);
+    bg_put_varlong(&b, 0);
     sl_buf_append(&b, "\x80\x80\x80\x80\x80\x00", 6);
-    put_vi(&b, -1);
-    put_vi(&b, -1);
-    put_vi(&b, 0);
+    bg_put_varint(&b, -1);
+    bg_put_varint(&b, -1);
+    bg_put_varint(&b, 0);
     put_rec(&s, &b, 0);
     cr_assert_eq(check(&s, 1), SL_ERR_CORRUPT_MESSAGE);
 
@@ -376,10 +354,10 @@ Test(recwalk, hand_made_cases)
         if (extra)
             sl_buf_append(&b, "\xff", 1);
         sl_buf_append(&b, "\x01", 1);
-        put_vi(&b, 0);
-        put_vi(&b, -1);
-        put_vi(&b, -1);
-        put_vi(&b, 0);
+        bg_put_varint(&b, 0);
+        bg_put_varint(&b, -1);
+        bg_put_varint(&b, -1);
+        bg_put_varint(&b, 0);
         put_rec(&s, &b, 0);
         cr_assert_eq(check(&s, 1), extra ? SL_ERR_CORRUPT_MESSAGE : 0, "extra %d", extra);
     }
@@ -389,11 +367,11 @@ Test(recwalk, hand_made_cases)
         sl_buf_reset(&s);
         sl_buf_reset(&b);
         sl_buf_append(&b, "\0", 1);
-        put_vl(&b, 0);
-        put_vi(&b, 0);
-        put_vi(&b, k == 0 ? -2 : 50);
-        put_vi(&b, -1);
-        put_vi(&b, 0);
+        bg_put_varlong(&b, 0);
+        bg_put_varint(&b, 0);
+        bg_put_varint(&b, k == 0 ? -2 : 50);
+        bg_put_varint(&b, -1);
+        bg_put_varint(&b, 0);
         put_rec(&s, &b, 0);
         sl_buf_append(&s, "0123456789012345678901234567890123456789012345678901234567", 58);
         cr_assert_eq(check(&s, 1), SL_ERR_CORRUPT_MESSAGE, "key case %d", k);
@@ -405,16 +383,16 @@ Test(recwalk, hand_made_cases)
         sl_buf_reset(&s);
         sl_buf_reset(&b);
         sl_buf_append(&b, "\0", 1);
-        put_vl(&b, 0);
-        put_vi(&b, 0);
-        put_vi(&b, -1);
-        put_vi(&b, -1);
+        bg_put_varlong(&b, 0);
+        bg_put_varint(&b, 0);
+        bg_put_varint(&b, -1);
+        bg_put_varint(&b, -1);
         switch (h) {
-        case 0: put_vi(&b, 1); put_vi(&b, 1); sl_buf_append(&b, "h", 1); put_vi(&b, -1); break;
-        case 1: put_vi(&b, 1); put_vi(&b, -1); put_vi(&b, 0); break;
-        case 2: put_vi(&b, -1); break;
-        case 3: put_vi(&b, INT32_MAX); put_vi(&b, 0); put_vi(&b, 0); break;
-        default: put_vi(&b, 1); put_vi(&b, 1); sl_buf_append(&b, "h", 1); put_vi(&b, 9); break;
+        case 0: bg_put_varint(&b, 1); bg_put_varint(&b, 1); sl_buf_append(&b, "h", 1); bg_put_varint(&b, -1); break;
+        case 1: bg_put_varint(&b, 1); bg_put_varint(&b, -1); bg_put_varint(&b, 0); break;
+        case 2: bg_put_varint(&b, -1); break;
+        case 3: bg_put_varint(&b, INT32_MAX); bg_put_varint(&b, 0); bg_put_varint(&b, 0); break;
+        default: bg_put_varint(&b, 1); bg_put_varint(&b, 1); sl_buf_append(&b, "h", 1); bg_put_varint(&b, 9); break;
         }
         put_rec(&s, &b, 0);
         cr_assert_eq(check(&s, 1), h == 0 ? 0 : SL_ERR_CORRUPT_MESSAGE, "header case %d", h);

@@ -22,24 +22,33 @@ bg_batch_init(struct bg_batch *b, int64_t base_timestamp)
     b->base_sequence = -1;
 }
 
-static void
-put_varint(struct sl_buf *o, int32_t v)
+void
+bg_put_varint(struct sl_buf *o, int32_t v)
 {
     uint8_t tmp[5];
     sl_buf_append(o, tmp, rec_write_varint(tmp, v));
 }
 
-static void
-put_varlong(struct sl_buf *o, int64_t v)
+void
+bg_put_varlong(struct sl_buf *o, int64_t v)
 {
     uint8_t tmp[10];
     sl_buf_append(o, tmp, rec_write_varlong(tmp, v));
 }
 
+uint64_t
+bg_rand(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
 static void
 put_bytes(struct sl_buf *o, const void *p, int32_t len)
 {
-    put_varint(o, len < 0 ? -1 : len);
+    bg_put_varint(o, len < 0 ? -1 : len);
     if (len > 0)
         sl_buf_append(o, p, (size_t)len);
 }
@@ -67,18 +76,18 @@ bg_append(struct sl_buf *out, const struct bg_batch *b, const struct bg_record *
             max_ts = ts;
         sl_buf_reset(&body);
         sl_buf_put_i8(&body, 0);
-        put_varlong(&body, r->ts_delta);
-        put_varint(&body, i);
+        bg_put_varlong(&body, r->ts_delta);
+        bg_put_varint(&body, i);
         put_bytes(&body, r->key, r->key_len);
         put_bytes(&body, r->value, r->value_len);
-        put_varint(&body, r->header_count);
+        bg_put_varint(&body, r->header_count);
         for (int32_t k = 0; k < r->header_count; k++) {
             put_bytes(&body, r->headers[k].key, r->headers[k].key_len);
             put_bytes(&body, r->headers[k].value, r->headers[k].value_len);
         }
         if (body.oom)
             break;
-        put_varint(out, (int32_t)body.len);
+        bg_put_varint(out, (int32_t)body.len);
         sl_buf_append(out, body.data, body.len);
     }
     sl_buf_free(&body);

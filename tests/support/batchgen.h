@@ -52,6 +52,13 @@ int bg_append(struct sl_buf *out, const struct bg_batch *b,
 int bg_append_simple(struct sl_buf *out, int64_t base_ts, int64_t ts_step, int32_t n,
                      int32_t key_len, int32_t value_len, int32_t hdrs, uint64_t seed);
 
+/* Append a zigzag varint / varlong (hand-made records in tests). */
+void bg_put_varint(struct sl_buf *o, int32_t v);
+void bg_put_varlong(struct sl_buf *o, int64_t v);
+
+/* splitmix64: the next pseudo-random value of stream *state. */
+uint64_t bg_rand(uint64_t *state);
+
 /* Deterministic filler: byte i of stream `seed`. */
 void bg_fill(uint8_t *p, size_t n, uint64_t seed);
 
