@@ -1323,29 +1323,47 @@ plog_flush(struct plog *log, int64_t offset)
     int from = segs_floor(log, atomic_load(&log->recovery_point));
     if (from < 0)
         from = 0;
+    /* what each segment holds now, and whether it is on disk already: the
+     * syncs below cover at least that; later appends may or may not be */
     todo = malloc((size_t)(log->nsegs - from) * sizeof(*todo));
-    if (!todo) {
+    struct sync_note { int64_t size; uint64_t truncations; int need; } *notes =
+        malloc((size_t)(log->nsegs - from) * sizeof(*notes));
+    if (!todo || !notes) {
         pthread_mutex_unlock(&log->mu);
+        free(todo);
+        free(notes);
         return SL_ERR__NOMEM;
     }
     for (int i = from; i < log->nsegs; i++) {
-        seg_ref(log->segs[i]);
-        todo[n++] = log->segs[i];
+        struct seg *sg = log->segs[i];
+        seg_ref(sg);
+        notes[n].size = sg->size;
+        notes[n].truncations = sg->truncations;
+        notes[n].need = sg->synced_size < sg->size && !sg->deleted;
+        todo[n++] = sg;
     }
     int64_t msgs = log->unflushed_msgs;
     pthread_mutex_unlock(&log->mu);
 
     /* the syncs run without the lock: appends go on meanwhile */
-    for (int i = 0; i < n; i++) {
-        if (rc == 0 && !todo[i]->deleted) {
-            int not_active = i < n - 1;
-            rc = seg_sync(todo[i], not_active);
-        }
-        seg_unref(todo[i]);
+    for (int i = 0; i < n && rc == 0; i++) {
+        int not_active = i < n - 1;
+        if (notes[i].need || not_active)
+            rc = seg_sync(todo[i], notes[i].need, not_active);
     }
-    free(todo);
 
     pthread_mutex_lock(&log->mu);
+    for (int i = 0; i < n; i++) {
+        struct seg *sg = todo[i];
+        /* a truncation since the snapshot may have cut and rewritten those
+         * bytes: then the sync proves nothing about them */
+        if (rc == 0 && notes[i].need && sg->truncations == notes[i].truncations &&
+            sg->synced_size < notes[i].size)
+            sg->synced_size = notes[i].size;
+        seg_unref(sg);
+    }
+    free(todo);
+    free(notes);
     if (rc != 0) {
         /* a failed fsync is never retried: the page cache may have dropped
          * the data already (the "fsyncgate" lesson) */

@@ -626,6 +626,7 @@ seg_truncate(struct seg *s, const struct plog_config *cfg, int64_t pos)
             return SL_ERR__OFFLINE;
     }
     s->size = pos;
+    s->truncations++;       /* a sync that started before this one covers old bytes */
     if (s->synced_size > pos)
         s->synced_size = pos;
     /* rebuild what the indexes say about the remaining bytes: cheap and exact */
@@ -679,20 +680,18 @@ seg_activate(struct seg *s, const struct plog_config *cfg)
 }
 
 int
-seg_sync(struct seg *s, int sync_index)
+seg_sync(struct seg *s, int sync_log, int sync_index)
 {
-    int64_t size = s->size;
     int rc;
 
-    if (s->synced_size < size) {
+    if (sync_log) {
         int fd;
-        if ((rc = seg_fd_get(s, &fd)) != 0)
-            return rc;
+        if ((rc = seg_fd_get(s, &fd)) != 0)     /* deleted meanwhile: nothing to keep */
+            return __atomic_load_n(&s->deleted, __ATOMIC_ACQUIRE) ? 0 : rc;
         rc = fsio_fdatasync(fd, s->prefix);
         seg_fd_put(s);
         if (rc != 0)
             return rc;
-        s->synced_size = size;
     }
     if (sync_index && s->indexes_loaded) {
         if ((rc = idx_sync(&s->oidx)) != 0 || (rc = idx_sync(&s->tidx)) != 0)
@@ -734,6 +733,8 @@ seg_unlink(struct seg *s)
     char path[PATH_MAX + 16];
     int rc = 0;
 
+    /* first: a seg_sync that cannot reopen the file then knows why */
+    __atomic_store_n(&s->deleted, 1, __ATOMIC_RELEASE);
     for (int i = 0; i < 3; i++) {
         seg_path(s, suffixes[i], path, sizeof(path));
         if (unlink(path) < 0 && errno != ENOENT) {
@@ -741,6 +742,5 @@ seg_unlink(struct seg *s)
             rc = sl_err_from_errno(errno);
         }
     }
-    s->deleted = 1;
     return rc;
 }

@@ -37,13 +37,14 @@ struct seg {
     int64_t     base;
     char        prefix[PATH_MAX];   /* <dir>/<20-digit base>, no suffix */
     int         fd;
-    int64_t     size;               /* published bytes */
+    int64_t     size;               /* published bytes (under the log's lock) */
     int64_t     next_offset;        /* offset after the last batch, -1 unknown */
     int64_t     max_ts;             /* largest batch max timestamp, -1 unknown/none */
     int64_t     max_ts_offset;      /* last offset of that batch */
     int64_t     rolling_ts;         /* segment.ms counts from here */
     int64_t     bytes_since_index;
-    int64_t     synced_size;        /* bytes known to be on disk */
+    int64_t     synced_size;        /* bytes known to be on disk (under the log's lock) */
+    uint64_t    truncations;        /* seg_truncate calls so far (under the log's lock) */
     struct idx  oidx;
     struct idx  tidx;
     int         indexes_loaded;
@@ -98,8 +99,11 @@ int seg_truncate(struct seg *s, const struct plog_config *cfg, int64_t pos);
 int seg_deactivate(struct seg *s);
 /* Re-activate (truncation made an older segment the active one again). */
 int seg_activate(struct seg *s, const struct plog_config *cfg);
-/* fdatasync the log (and indexes when sync_index), up to the current size. */
-int seg_sync(struct seg *s, int sync_index);
+/* fdatasync the .log when sync_log, the indexes when sync_index. Takes no
+ * lock and touches no field a writer changes, so it can run while appends
+ * go on; the caller (plog_flush) decides what needs syncing and records
+ * synced_size under the log's lock. */
+int seg_sync(struct seg *s, int sync_log, int sync_index);
 /* Largest timestamp and its offset, computing it if not known. */
 int seg_max_timestamp(struct seg *s, const struct plog_config *cfg, int64_t *ts, int64_t *offset);
 /* Index full (or about to be) or relative offsets about to overflow. */
