@@ -155,6 +155,27 @@ idx_lookup_offset(const struct idx *x, int64_t target, int64_t *offset, uint32_t
     idx_offset_entry(x, lo - 1, offset, pos);
 }
 
+uint32_t
+idx_position_at_most(const struct idx *x, uint64_t max_pos)
+{
+    size_t lo = 0, hi = x->entries;   /* first entry with position > max_pos */
+    int64_t o;
+    uint32_t p;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        idx_offset_entry(x, mid, &o, &p);
+        if (p <= max_pos)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return 0;
+    idx_offset_entry(x, lo - 1, &o, &p);
+    return p;
+}
+
 int64_t
 idx_lookup_time(const struct idx *x, int64_t ts)
 {

@@ -70,6 +70,9 @@ void idx_time_entry(const struct idx *x, size_t i, int64_t *ts, int64_t *offset)
 void idx_lookup_offset(const struct idx *x, int64_t target, int64_t *offset, uint32_t *pos);
 /* Largest time entry with timestamp < ts; offset = base if none. */
 int64_t idx_lookup_time(const struct idx *x, int64_t ts);
+/* The largest log position an offset entry holds that is <= max_pos (a
+ * batch start), 0 if none. */
+uint32_t idx_position_at_most(const struct idx *x, uint64_t max_pos);
 
 /* Drop entries for offsets >= offset. */
 void idx_truncate_offset(struct idx *x, int64_t offset);

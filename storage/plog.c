@@ -893,6 +893,34 @@ out:
 
 /* ---- read ------------------------------------------------------------ */
 
+/* The limit (len bytes from pos) cuts a batch: end at the last batch
+ * boundary below it instead, rather than send a partial batch that the
+ * client reads only to drop it (Kafka sends it). From the last batch start
+ * the offset index knows below the limit (or the end of the first batch),
+ * step over at most WHOLE_BATCH_STEPS more headers. Never less than the
+ * first batch (whole bytes); on a read error, the cut stays where it was. */
+#define WHOLE_BATCH_STEPS 16
+static size_t
+whole_batches(struct seg *s, int64_t pos, size_t whole, size_t len)
+{
+    int64_t limit = pos + (int64_t)len, b = pos + (int64_t)whole;
+
+    if (s->indexes_loaded) {
+        int64_t ib = idx_position_at_most(&s->oidx, (uint64_t)limit);
+        if (ib > b)
+            b = ib;
+    }
+    for (int i = 0; i < WHOLE_BATCH_STEPS && b < limit; i++) {
+        struct rec_batch_hdr h;
+        if (seg_read_hdr(s, b, &h) != 0)
+            return len;
+        if (b + (int64_t)rec_batch_size(&h) > limit)
+            break;
+        b += (int64_t)rec_batch_size(&h);
+    }
+    return (size_t)(b - pos);
+}
+
 int
 plog_read(struct plog *log, int64_t offset, size_t max_bytes, int64_t max_offset,
           struct plog_slice *out)
@@ -948,6 +976,8 @@ plog_read(struct plog *log, int64_t offset, size_t max_bytes, int64_t max_offset
             len = max_bytes < whole ? whole : max_bytes;
         if ((int64_t)len > end - pos)
             len = (size_t)(end - pos);
+        if ((int64_t)len < end - pos && len > whole)
+            len = whole_batches(s, pos, whole, len);
         if ((rc = seg_fd_get(s, &out->fd)) != 0) {
             out->fd = -1;
             break;

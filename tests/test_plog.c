@@ -280,6 +280,45 @@ Test(plog, read_at_every_offset)
     pt_model_free(&m);
 }
 
+/* max_bytes that cuts a batch: the slice ends at the last batch boundary
+ * below it, never with a partial batch, and holds every whole batch that
+ * fits (batches from 128 B up: the index interval is 4 KiB, and up to 16
+ * headers past the last index entry are read). */
+Test(plog, read_limit_ends_at_a_batch_boundary)
+{
+    struct pt_model m = { 0 };
+    struct plog *log = open_log(1 << 20, NULL);
+    uint8_t *buf = malloc(1 << 20);
+    for (int i = 0; i < 12; i++)
+        append_ok(log, &m, 1 + i % 3, i < 8 ? 5000 : 900, 0);   /* 5-15 KB, then ~1-3 KB */
+    for (size_t start = 0; start < 10; start++) {
+        for (size_t extra = 1; extra < 4000; extra += 997) {
+            size_t two = m.b[start].size + m.b[start + 1].size, limit = two + extra;
+            struct plog_slice s;
+            struct bg_walk w;
+            cr_assert_eq(plog_read(log, m.b[start].base, limit, INT64_MAX, &s), 0);
+            cr_assert_eq(plog_slice_copy(&s, buf), 0);
+            size_t len = s.len;
+            plog_slice_release(&s);
+            cr_assert_leq(len, limit);
+            cr_assert_eq(bg_walk(buf, len, 1, &w), 0, "%s", w.msg);
+            cr_assert_eq(w.tail_bytes, 0, "partial batch at the end (start %zu, limit %zu)",
+                         start, limit);
+            cr_assert_eq(w.hdrs[0].base_offset, m.b[start].base);
+            size_t want = 0, sum = 0;       /* every whole batch that fits */
+            while (start + want < m.n && sum + m.b[start + want].size <= limit)
+                sum += m.b[start + want++].size;
+            cr_assert_eq(w.nbatches, want, "start %zu limit %zu: %zu batches, want %zu", start,
+                         limit, w.nbatches, want);
+            cr_assert_eq(len, sum);
+            bg_walk_free(&w);
+        }
+    }
+    free(buf);
+    cr_assert_eq(plog_close(log), 0);
+    pt_model_free(&m);
+}
+
 /* A batch bigger than max_bytes and than a segment: returned whole. */
 Test(plog, kip74_large_batch)
 {
