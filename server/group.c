@@ -1152,8 +1152,16 @@ ticker_main(void *arg)
         expire(c, grp_mono_now());
         int64_t wall = loop_wall_ms();
         if (wall - c->last_retention_check >= c->b->conf->offsets_retention_check_interval_ms) {
+            struct partition *flush[16];
             c->last_retention_check = wall;
-            grp_offsets_retention(c, wall);
+            int n = grp_offsets_retention(c, wall, flush, 16);
+            if (n > 0) {
+                /* the fsyncs without mu: heartbeats and commits go on */
+                pthread_mutex_unlock(&c->mu);
+                for (int i = 0; i < n; i++)
+                    plog_flush(flush[i]->log, INT64_MAX);
+                pthread_mutex_lock(&c->mu);
+            }
         }
     }
     pthread_mutex_unlock(&c->mu);

@@ -108,8 +108,11 @@ int grp_fenced_instance(struct group *g, struct sl_slice member, struct sl_slice
 void grp_touch(struct gmember *m);
 
 /* offsets (group_offsets.c) */
-/* Expire the offsets of groups empty for offsets.retention.minutes. */
-void grp_offsets_retention(struct coord *c, int64_t now_wall);
+/* Expire the offsets of groups empty for offsets.retention.minutes (mu
+ * held). The __consumer_offsets partitions written go to flush[] (at most
+ * max, distinct; once it is full the rest waits for the next pass), for
+ * the caller to plog_flush after releasing mu. Returns how many. */
+int grp_offsets_retention(struct coord *c, int64_t now_wall, struct partition **flush, int max);
 /* Replay __consumer_offsets into memory (at start, before the ticker). */
 void grp_load_offsets(struct coord *c);
 

@@ -374,6 +374,7 @@ group_offset_delete(struct coord *c, struct sl_slice group, const char *topic, s
                     int32_t partition)
 {
     struct group *g;
+    struct partition *flush = NULL;
     int rc = 0;
 
     pthread_mutex_lock(&c->mu);
@@ -394,21 +395,27 @@ group_offset_delete(struct coord *c, struct sl_slice group, const char *topic, s
                               loop_wall_ms(), 1);
             size = rec_builder_finish(&rb, 0, -1, -1, -1);
             if (size && append_offsets(c, group, &b, size, &p) == 0)
-                plog_flush(p->log, INT64_MAX);
+                flush = p;
             sl_buf_free(&b);
             sl_buf_free(&scratch);
             off_del(g, topic, tlen, partition);
         }
     }
     pthread_mutex_unlock(&c->mu);
+    if (flush)      /* outside mu: the other groups need not wait for the disk */
+        plog_flush(flush->log, INT64_MAX);
     return rc;
 }
 
-/* Delete group g (at slot) with its offsets: tombstones to the log. mu held. */
-static void
+/* Delete group g (at slot) with its offsets: tombstones to the log. mu
+ * held. Returns the __consumer_offsets partition the tombstones went to,
+ * to be flushed once mu is released (NULL: nothing written). Partitions
+ * of the internal topic live as long as the coordinator's reference. */
+static struct partition *
 group_delete_locked(struct coord *c, struct group *g, int slot)
 {
     struct sl_slice group = { (const uint8_t *)g->id, strlen(g->id) };
+    struct partition *flush = NULL;
     if (g->noffsets > 0) {
         struct sl_buf b = SL_BUF_INIT, scratch = SL_BUF_INIT;
         struct rec_builder rb;
@@ -421,19 +428,21 @@ group_delete_locked(struct coord *c, struct group *g, int slot)
                               "", 0, loop_wall_ms(), 1);
         size = rec_builder_finish(&rb, 0, -1, -1, -1);
         if (size && append_offsets(c, group, &b, size, &p) == 0)
-            plog_flush(p->log, INT64_MAX);
+            flush = p;
         sl_buf_free(&b);
         sl_buf_free(&scratch);
     }
     memmove(&c->groups[slot], &c->groups[slot + 1], sizeof(*c->groups) * (size_t)(c->ngroups - slot - 1));
     c->ngroups--;
     grp_group_free(g);
+    return flush;
 }
 
 int
 group_delete(struct coord *c, struct sl_slice group)
 {
     struct group *g;
+    struct partition *flush = NULL;
     int slot, rc = 0;
 
     pthread_mutex_lock(&c->mu);
@@ -443,18 +452,21 @@ group_delete(struct coord *c, struct sl_slice group)
     else if (g->state != GS_EMPTY || g->nmembers > 0)
         rc = SL_ERR_NON_EMPTY_GROUP;
     else
-        group_delete_locked(c, g, slot);
+        flush = group_delete_locked(c, g, slot);
     pthread_mutex_unlock(&c->mu);
+    if (flush)
+        plog_flush(flush->log, INT64_MAX);
     return rc;
 }
 
 /* ---- retention of offsets of empty groups ------------------------------------------------ */
 
-void
-grp_offsets_retention(struct coord *c, int64_t now_wall)
+int
+grp_offsets_retention(struct coord *c, int64_t now_wall, struct partition **flush, int max)
 {
     int64_t keep = (int64_t)c->b->conf->offsets_retention_minutes * 60000;
-    for (int gi = c->ngroups - 1; gi >= 0; gi--) {
+    int n = 0;
+    for (int gi = c->ngroups - 1; gi >= 0 && n < max; gi--) {
         struct group *g = c->groups[gi];
         if (g->state != GS_EMPTY || now_wall - g->empty_since_wall < keep)
             continue;
@@ -466,8 +478,14 @@ grp_offsets_retention(struct coord *c, int64_t now_wall)
             continue;
         SL_INFO("group", "%s: offsets expired after %d minutes empty", g->id,
                 c->b->conf->offsets_retention_minutes);
-        group_delete_locked(c, g, gi);   /* mu stays held: indexes stay valid */
+        struct partition *p = group_delete_locked(c, g, gi);   /* indexes stay valid */
+        int seen = 0;
+        for (int i = 0; i < n; i++)
+            seen |= flush[i] == p;
+        if (p && !seen)
+            flush[n++] = p;
     }
+    return n;
 }
 
 /* ---- loading __consumer_offsets at start ------------------------------------------------- */
