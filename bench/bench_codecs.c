@@ -169,89 +169,6 @@ cpu_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-#define MAX_THREADS 512
-
-struct thr {
-    int    tid;
-    double cpu;                       /* seconds on CPU so far */
-    long   utick, stick;              /* user / kernel clock ticks so far (sampled) */
-    char   comm[20];
-};
-
-/* Thread tid's CPU: seconds from schedstat (ns), else from stat's utime +
- * stime; and stat's user / kernel ticks (tick-sampled, coarse) into t. */
-static void
-thread_cpu(int tid, struct thr *t)
-{
-    char path[64], buf[1024];
-    unsigned long long ns, ut = 0, st = 0;
-    FILE *f;
-    size_t n;
-
-    t->cpu = NAN;
-    t->utick = t->stick = 0;
-    snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-    if ((f = fopen(path, "r")) != NULL) {
-        n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = 0;
-        char *p = strrchr(buf, ')');
-        /* after ")": state ppid pgrp session tty tpgid flags minflt cminflt
-         * majflt cmajflt utime stime */
-        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-                        &ut, &st) == 2) {
-            t->utick = (long)ut;
-            t->stick = (long)st;
-            t->cpu = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-        }
-    }
-    snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tid);
-    if ((f = fopen(path, "r")) != NULL) {
-        if (fscanf(f, "%llu", &ns) == 1)
-            t->cpu = (double)ns / 1e9;
-        fclose(f);
-    }
-}
-
-/* Every thread of this process with its name and CPU time; the count. */
-static int
-threads_snapshot(struct thr *t, int max)
-{
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *e;
-    int n = 0;
-
-    if (!d)
-        return 0;
-    while ((e = readdir(d)) != NULL && n < max) {
-        char path[64];
-        FILE *f;
-        if (e->d_name[0] == '.')
-            continue;
-        t[n].tid = atoi(e->d_name);
-        t[n].comm[0] = 0;
-        snprintf(path, sizeof(path), "/proc/self/task/%d/comm", t[n].tid);
-        if ((f = fopen(path, "r")) != NULL) {
-            if (fgets(t[n].comm, sizeof(t[n].comm), f))
-                t[n].comm[strcspn(t[n].comm, "\n")] = 0;
-            fclose(f);
-        }
-        thread_cpu(t[n].tid, &t[n]);
-        n++;
-    }
-    closedir(d);
-    return n;
-}
-
-static const struct thr *
-thr_find(const struct thr *t, int n, int tid)
-{
-    for (int i = 0; i < n; i++)
-        if (t[i].tid == tid)
-            return &t[i];
-    return NULL;
-}
-
 /* ---- librdkafka's own compression, measured on its broker threads ---- */
 
 struct rdk_stats {
@@ -324,13 +241,12 @@ static double
 rdk_produce_cpu(const char *codec, const struct recset *rs, struct rdk_stats *st,
                 long *uticks, long *sticks)
 {
-    static struct thr before[MAX_THREADS], t0[MAX_THREADS], t1[MAX_THREADS];
+    static struct bl_threads before, t0, t1;
     struct bl_target tg;
     struct bl_dr dr = { 0, 0, "" };
     rd_kafka_conf_t *conf;
     rd_kafka_t *rk;
     char err[256];
-    int nb, n0, n1;
     double cpu = 0;
 
     if (bl_target_start(&tg, BL_MOCK, "codecs", NULL) != 0 ||
@@ -338,7 +254,7 @@ rdk_produce_cpu(const char *codec, const struct recset *rs, struct rdk_stats *st
         bl_target_stop(&tg);
         return NAN;
     }
-    nb = threads_snapshot(before, MAX_THREADS);     /* the mock's own threads */
+    bl_threads_snapshot(&before, 0);                /* the mock's own threads */
     conf = bl_rk_conf(tg.bootstrap, "3", NULL);
     bl_rk_set(conf, "compression.codec", codec);
     bl_rk_set(conf, "acks", "1");
@@ -364,7 +280,7 @@ rdk_produce_cpu(const char *codec, const struct recset *rs, struct rdk_stats *st
         bl_target_stop(&tg);
         return NAN;
     }
-    n0 = threads_snapshot(t0, MAX_THREADS);
+    bl_threads_snapshot(&t0, 0);
     for (int i = 0; i < rs->nrec; i++) {
         rd_kafka_resp_err_t e;
         void *v = rs->value + (size_t)i * VALUE_LEN;
@@ -385,15 +301,14 @@ rdk_produce_cpu(const char *codec, const struct recset *rs, struct rdk_stats *st
             rd_kafka_poll(rk, 0);
     }
     rd_kafka_flush(rk, 120000);
-    n1 = threads_snapshot(t1, MAX_THREADS);
-    for (int i = 0; i < n1; i++) {
-        const struct thr *p0;
-        if (thr_find(before, nb, t1[i].tid) || strncmp(t1[i].comm, "rdk:broker", 10) != 0)
+    bl_threads_snapshot(&t1, 0);
+    for (int i = 0; i < t1.n; i++) {
+        if (bl_threads_find(&before, t1.tid[i]) >= 0 || strncmp(t1.name[i], "rdk:broker", 10) != 0)
             continue;
-        p0 = thr_find(t0, n0, t1[i].tid);
-        cpu += t1[i].cpu - (p0 ? p0->cpu : 0);
-        *uticks += t1[i].utick - (p0 ? p0->utick : 0);
-        *sticks += t1[i].stick - (p0 ? p0->stick : 0);
+        int j = bl_threads_find(&t0, t1.tid[i]);
+        cpu += t1.cpu_s[i] - (j >= 0 ? t0.cpu_s[j] : 0);
+        *uticks += t1.utick[i] - (j >= 0 ? t0.utick[j] : 0);
+        *sticks += t1.stick[i] - (j >= 0 ? t0.stick[j] : 0);
     }
     if (st) {                                   /* the last statistics window */
         double until = bl_now_s() + 0.35;

@@ -132,47 +132,48 @@ idx_time_entry(const struct idx *x, size_t i, int64_t *ts, int64_t *offset)
     *offset = x->base + rec_get_u32(p + 8);
 }
 
-void
-idx_lookup_offset(const struct idx *x, int64_t target, int64_t *offset, uint32_t *pos)
+/* How many offset entries have an offset (by_pos: a position) <= key.
+ * Both grow along the index, so this is a binary search. */
+static size_t
+count_at_most(const struct idx *x, int64_t key, int by_pos)
 {
-    size_t lo = 0, hi = x->entries;   /* first entry with offset > target */
+    size_t lo = 0, hi = x->entries;
     int64_t o;
     uint32_t p;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         idx_offset_entry(x, mid, &o, &p);
-        if (o <= target)
+        if ((by_pos ? (int64_t)p : o) <= key)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo == 0) {
+    return lo;
+}
+
+void
+idx_lookup_offset(const struct idx *x, int64_t target, int64_t *offset, uint32_t *pos)
+{
+    size_t n = count_at_most(x, target, 0);
+
+    if (n == 0) {
         *offset = x->base;
         *pos = 0;
         return;
     }
-    idx_offset_entry(x, lo - 1, offset, pos);
+    idx_offset_entry(x, n - 1, offset, pos);
 }
 
 uint32_t
 idx_position_at_most(const struct idx *x, uint64_t max_pos)
 {
-    size_t lo = 0, hi = x->entries;   /* first entry with position > max_pos */
+    size_t n = count_at_most(x, max_pos > INT64_MAX ? INT64_MAX : (int64_t)max_pos, 1);
     int64_t o;
-    uint32_t p;
+    uint32_t p = 0;
 
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        idx_offset_entry(x, mid, &o, &p);
-        if (p <= max_pos)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == 0)
-        return 0;
-    idx_offset_entry(x, lo - 1, &o, &p);
+    if (n > 0)
+        idx_offset_entry(x, n - 1, &o, &p);
     return p;
 }
 

@@ -1334,7 +1334,8 @@ out:
 int
 plog_flush(struct plog *log, int64_t offset)
 {
-    struct seg **todo = NULL;
+    /* a segment as it was when the flush began, under the lock */
+    struct sync_note { struct seg *seg; int64_t size; uint64_t truncations; int need; } *notes;
     int n = 0, rc = 0;
     int64_t target;
 
@@ -1355,22 +1356,15 @@ plog_flush(struct plog *log, int64_t offset)
         from = 0;
     /* what each segment holds now, and whether it is on disk already: the
      * syncs below cover at least that; later appends may or may not be */
-    todo = malloc((size_t)(log->nsegs - from) * sizeof(*todo));
-    struct sync_note { int64_t size; uint64_t truncations; int need; } *notes =
-        malloc((size_t)(log->nsegs - from) * sizeof(*notes));
-    if (!todo || !notes) {
+    if (!(notes = malloc((size_t)(log->nsegs - from) * sizeof(*notes)))) {
         pthread_mutex_unlock(&log->mu);
-        free(todo);
-        free(notes);
         return SL_ERR__NOMEM;
     }
     for (int i = from; i < log->nsegs; i++) {
         struct seg *sg = log->segs[i];
         seg_ref(sg);
-        notes[n].size = sg->size;
-        notes[n].truncations = sg->truncations;
-        notes[n].need = sg->synced_size < sg->size && !sg->deleted;
-        todo[n++] = sg;
+        notes[n++] = (struct sync_note){ sg, sg->size, sg->truncations,
+                                         sg->synced_size < sg->size && !sg->deleted };
     }
     int64_t msgs = log->unflushed_msgs;
     pthread_mutex_unlock(&log->mu);
@@ -1379,12 +1373,12 @@ plog_flush(struct plog *log, int64_t offset)
     for (int i = 0; i < n && rc == 0; i++) {
         int not_active = i < n - 1;
         if (notes[i].need || not_active)
-            rc = seg_sync(todo[i], notes[i].need, not_active);
+            rc = seg_sync(notes[i].seg, notes[i].need, not_active);
     }
 
     pthread_mutex_lock(&log->mu);
     for (int i = 0; i < n; i++) {
-        struct seg *sg = todo[i];
+        struct seg *sg = notes[i].seg;
         /* a truncation since the snapshot may have cut and rewritten those
          * bytes: then the sync proves nothing about them */
         if (rc == 0 && notes[i].need && sg->truncations == notes[i].truncations &&
@@ -1392,7 +1386,6 @@ plog_flush(struct plog *log, int64_t offset)
             sg->synced_size = notes[i].size;
         seg_unref(sg);
     }
-    free(todo);
     free(notes);
     if (rc != 0) {
         /* a failed fsync is never retried: the page cache may have dropped

@@ -438,21 +438,41 @@ bl_threads_snapshot(struct bl_threads *s, pid_t pid)
     if (!d)
         return;
     while ((e = readdir(d)) != NULL && s->n < BL_MAX_THREADS) {
-        char path[128];
-        unsigned long long ns;
+        char path[128], buf[1024];
+        unsigned long long ns, ut = 0, st = 0;
         FILE *f;
         if (e->d_name[0] == '.')
             continue;
+        int i = s->n, ok = 0;
+        s->cpu_s[i] = NAN;
+        s->utick[i] = s->stick[i] = 0;
+        /* stat: after the ")" ending comm, utime and stime are fields 12, 13 */
+        snprintf(path, sizeof(path), "%s/%.20s/stat", dir, e->d_name);
+        if ((f = fopen(path, "r")) != NULL) {
+            size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+            fclose(f);
+            buf[n] = 0;
+            char *p = strrchr(buf, ')');
+            if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                            &ut, &st) == 2) {
+                s->utick[i] = (long)ut;
+                s->stick[i] = (long)st;
+                s->cpu_s[i] = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+                ok = 1;
+            }
+        }
         snprintf(path, sizeof(path), "%s/%.20s/schedstat", dir, e->d_name);
-        if (!(f = fopen(path, "r")))
-            continue;
-        int ok = fscanf(f, "%llu", &ns) == 1;
-        fclose(f);
+        if ((f = fopen(path, "r")) != NULL) {
+            if (fscanf(f, "%llu", &ns) == 1) {
+                s->cpu_s[i] = (double)ns / 1e9;
+                ok = 1;
+            }
+            fclose(f);
+        }
         if (!ok)
-            continue;
-        int i = s->n++;
+            continue;           /* gone meanwhile */
+        s->n++;
         s->tid[i] = atoi(e->d_name);
-        s->cpu_s[i] = (double)ns / 1e9;
         s->name[i][0] = 0;
         snprintf(path, sizeof(path), "%s/%.20s/comm", dir, e->d_name);
         if ((f = fopen(path, "r")) != NULL) {
@@ -464,6 +484,15 @@ bl_threads_snapshot(struct bl_threads *s, pid_t pid)
     closedir(d);
 }
 
+int
+bl_threads_find(const struct bl_threads *s, int tid)
+{
+    for (int i = 0; i < s->n; i++)
+        if (s->tid[i] == tid)
+            return i;
+    return -1;
+}
+
 double
 bl_threads_busiest(const struct bl_threads *before, const struct bl_threads *after,
                    double secs, char name[16])
@@ -472,12 +501,8 @@ bl_threads_busiest(const struct bl_threads *before, const struct bl_threads *aft
 
     name[0] = 0;
     for (int i = 0; i < after->n; i++) {
-        double used = after->cpu_s[i];
-        for (int j = 0; j < before->n; j++)
-            if (before->tid[j] == after->tid[i]) {
-                used -= before->cpu_s[j];
-                break;
-            }
+        int j = bl_threads_find(before, after->tid[i]);
+        double used = after->cpu_s[i] - (j >= 0 ? before->cpu_s[j] : 0);
         if (used > best) {
             best = used;
             snprintf(name, 16, "%s", after->name[i]);

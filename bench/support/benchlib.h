@@ -108,7 +108,9 @@ double bl_sluiced_cpu_s(void);
 struct bl_threads {
     int    n;
     int    tid[BL_MAX_THREADS];
-    double cpu_s[BL_MAX_THREADS];
+    double cpu_s[BL_MAX_THREADS];     /* schedstat run time (else utime+stime) */
+    long   utick[BL_MAX_THREADS];     /* utime / stime clock ticks (sampled, coarse) */
+    long   stick[BL_MAX_THREADS];
     char   name[BL_MAX_THREADS][16];
 };
 /* How many CPUs' worth of work two busy threads get done at once,
@@ -124,6 +126,8 @@ double bl_raw_sync_write_mbs(const char *dir, double bytes);
 
 /* pid 0: this process */
 void   bl_threads_snapshot(struct bl_threads *s, pid_t pid);
+/* Index of thread tid in s, or -1. */
+int    bl_threads_find(const struct bl_threads *s, int tid);
 /* The thread of `after` that used the most CPU since `before`, as a share
  * of one CPU over secs (0..1); its name goes to name. NAN if none. */
 double bl_threads_busiest(const struct bl_threads *before, const struct bl_threads *after,
